@@ -1,0 +1,217 @@
+"""OCR of one page image with tesseract, keeping per-word confidence.
+
+Scans and photos of orders carry no text layer, so their text comes from tesseract. The words
+keep tesseract's confidence (0..1) and their boxes, so later stages can tell a confidently
+read quantity from a guessed one and show reviewers where a value sits on the page. Pages
+that are upside down or sideways are turned upright first when tesseract's orientation
+detection is sure; on sparse pages that detection fails and the page is read as it is.
+
+Boxes are fractions of the page width and height (x0, top, x1, bottom), so they fit the page
+at any rendering scale.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from statistics import median
+from typing import Any
+
+import pytesseract
+from PIL import Image
+
+from intake.documents.layout import Box, arrange
+from intake.documents.parts import PageText, PageWord, clean_word
+from intake.documents.problems import OCR_FAILED, OCR_TIMEOUT, OCR_UNAVAILABLE
+
+BLANK_CONTRAST = 12
+"""Pages whose grey levels span less than this are blank; tesseract is not even started."""
+MIN_ROTATION_CONFIDENCE = 1.5
+"""Orientation confidence tesseract must report before a page is turned."""
+MAX_SKEW = 0.1
+"""Largest tilt (about 6 degrees) that levelling words corrects; more is not a scan tilt."""
+OSD_MAX_SIDE = 2000
+"""Orientation detection runs on a copy no larger than this, which is plenty and faster."""
+
+
+class OcrFailure(Exception):
+    """OCR of a page did not finish; ``code`` is a problem code, ``detail`` says what to do."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def ocr_page(
+    image: Image.Image, *, languages: str, timeout: float, dpi: int | None = None
+) -> PageText:
+    """Read one page image with tesseract.
+
+    Args:
+        image: the page, any PIL mode.
+        languages: tesseract languages such as ``eng`` or ``deu+eng``.
+        timeout: seconds allowed for the whole page (orientation detection included).
+        dpi: the image's resolution when known, which helps tesseract size the text.
+
+    Returns:
+        The page text laid out in lines, its words with confidences and the mean confidence
+        (None when the page has no words).
+
+    Raises:
+        OcrFailure: tesseract is missing, timed out or failed.
+    """
+    deadline = time.monotonic() + timeout
+    gray = image if image.mode == "L" else image.convert("L")
+    low, high = _extrema(gray)
+    if high - low < BLANK_CONTRAST:
+        return PageText(text="", method="ocr")
+    gray = _upright(gray, deadline, timeout)
+    config = "--psm 3" + (f" --dpi {dpi}" if dpi else "")
+    data = _run(
+        pytesseract.image_to_data,
+        gray,
+        timeout=timeout,
+        deadline=deadline,
+        languages=languages,
+        lang=languages,
+        config=config,
+        output_type=pytesseract.Output.DICT,
+    )
+    return _page_from_data(data, gray.size)
+
+
+def _extrema(gray: Image.Image) -> tuple[float, float]:
+    ext = gray.getextrema()
+    low, high = ext[0], ext[1]
+    if isinstance(low, tuple) or isinstance(high, tuple):  # pragma: no cover - "L" is 1 band
+        return 0.0, 255.0
+    return float(low), float(high)
+
+
+def _upright(gray: Image.Image, deadline: float, timeout: float) -> Image.Image:
+    """Turn the page upright when orientation detection is confident; else leave it."""
+    probe = gray
+    if max(gray.size) > OSD_MAX_SIDE:
+        probe = gray.copy()
+        probe.thumbnail((OSD_MAX_SIDE, OSD_MAX_SIDE))
+    try:
+        osd = _run(
+            pytesseract.image_to_osd,
+            probe,
+            timeout=timeout,
+            deadline=deadline,
+            languages="osd",
+            config="--psm 0",
+            output_type=pytesseract.Output.DICT,
+        )
+    except OcrFailure as failure:
+        if failure.code == OCR_FAILED or (
+            failure.code == OCR_UNAVAILABLE and "'osd'" in failure.detail
+        ):
+            return gray  # too few characters to tell, or no osd data: read as it is
+        raise
+    rotate = int(osd.get("rotate", 0) or 0)
+    confidence = float(osd.get("orientation_conf", 0) or 0)
+    if rotate % 360 and confidence >= MIN_ROTATION_CONFIDENCE:
+        return gray.rotate(-rotate, expand=True, fillcolor=255)
+    return gray
+
+
+def _run(
+    func: Callable[..., Any],
+    image: Image.Image,
+    *,
+    timeout: float,
+    deadline: float,
+    languages: str,
+    **kwargs: Any,
+) -> Any:
+    """Call a pytesseract function and turn its errors into ``OcrFailure``."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise OcrFailure(OCR_TIMEOUT, _timeout_text(timeout))
+    try:
+        return func(image, timeout=remaining, **kwargs)
+    except pytesseract.TesseractNotFoundError as exc:
+        raise OcrFailure(
+            OCR_UNAVAILABLE,
+            "OCR is needed but the tesseract program is not installed; install it "
+            "(apt-get install tesseract-ocr) and process the message again",
+        ) from exc
+    except pytesseract.TesseractError as exc:
+        text = str(exc)
+        if "Failed loading language" in text or "Error opening data file" in text:
+            raise OcrFailure(
+                OCR_UNAVAILABLE,
+                f"tesseract has no data for language '{languages}'; install it (e.g. "
+                "apt-get install tesseract-ocr-deu for German) or fix ocr.languages in "
+                "intake.toml",
+            ) from exc
+        raise OcrFailure(OCR_FAILED, f"tesseract failed ({text.strip()[:200]})") from exc
+    except RuntimeError as exc:
+        if "timeout" in str(exc).lower():
+            raise OcrFailure(OCR_TIMEOUT, _timeout_text(timeout)) from exc
+        raise OcrFailure(OCR_FAILED, f"tesseract failed ({exc})") from exc
+
+
+def _timeout_text(timeout: float) -> str:
+    return (
+        f"OCR took longer than {timeout:g} s and was stopped; raise "
+        "limits.ocr_seconds_per_page in intake.toml, or ask the customer for a text PDF"
+    )
+
+
+def _page_from_data(data: dict[str, list[Any]], size: tuple[int, int]) -> PageText:
+    """Build the page text and words from ``image_to_data`` output."""
+    width, height = (max(1, size[0]), max(1, size[1]))
+    boxes: list[Box] = []
+    confidences: list[float] = []
+    lines: list[tuple[Any, ...]] = []
+    for i, raw in enumerate(data.get("text", [])):
+        text = clean_word(str(raw))
+        conf = float(data["conf"][i])
+        if not text or conf < 0:
+            continue
+        left, top = float(data["left"][i]), float(data["top"][i])
+        boxes.append(
+            Box(text, left, left + float(data["width"][i]), top, top + float(data["height"][i]))
+        )
+        confidences.append(min(1.0, max(0.0, conf / 100)))
+        lines.append((data["block_num"][i], data["par_num"][i], data["line_num"][i]))
+    slope = _skew(boxes, lines)
+    level = [Box(b.text, b.x0, b.x1, b.top - slope * b.x0, b.bottom - slope * b.x0) for b in boxes]
+    text, spans = arrange(level)
+    words = tuple(
+        PageWord(
+            text=box.text,
+            start=start,
+            end=end,
+            confidence=conf,
+            bbox=(box.x0 / width, box.top / height, box.x1 / width, box.bottom / height),
+        )
+        for box, conf, (start, end) in zip(boxes, confidences, spans, strict=True)
+    )
+    mean = sum(confidences) / len(confidences) if confidences else None
+    return PageText(text=text, method="ocr", confidence=mean, words=words)
+
+
+def _skew(boxes: list[Box], lines: list[tuple[Any, ...]]) -> float:
+    """The page's slope (dy/dx) from the lines tesseract found, 0 when unclear.
+
+    Scans are rarely straight; a one-degree tilt moves the right end of a row by half a line,
+    which would split table rows. Word boxes are levelled by this slope before laying out.
+    """
+    by_line: dict[tuple[Any, ...], list[Box]] = {}
+    for box, line in zip(boxes, lines, strict=True):
+        by_line.setdefault(line, []).append(box)
+    slopes: list[float] = []
+    for words in by_line.values():
+        if len(words) < 2:
+            continue
+        first, last = min(words, key=lambda b: b.x0), max(words, key=lambda b: b.x0)
+        if last.x0 - first.x0 > 4 * max(1.0, first.bottom - first.top):
+            slopes.append((last.middle - first.middle) / (last.x0 - first.x0))
+    if len(slopes) < 3:
+        return 0.0
+    return max(-MAX_SKEW, min(MAX_SKEW, median(slopes)))
