@@ -1,0 +1,31 @@
+"""Assessment: check a matched order, score how far to trust it, and decide what happens.
+
+:func:`assess` runs every check and returns the findings with one overall confidence;
+:func:`decide` turns that into DRAFT, REVIEW or REJECT. Both are pure functions (no I/O), so a
+stored order can be re-assessed with other thresholds and the outcome explained.
+
+Finding codes (severity):
+
+- ``not_an_order`` (block), ``classification_unsure`` (warn): the classifier's verdict.
+- ``source_problem`` (warn): part of the message could not be read.
+- ``value_not_in_source`` (block for customer fields, product codes and quantities, warn
+  otherwise): the value's evidence is missing or not in the source document.
+- ``no_lines`` (block), ``customer_unknown`` (block), ``customer_uncertain`` (warn).
+- ``product_unmatched``, ``product_uncertain``, ``uom_unknown`` (warn).
+- ``quantity_missing``, ``quantity_not_positive`` (block); ``quantity_fractional``,
+  ``quantity_implausible`` (warn).
+- ``price_deviation``, ``line_total_mismatch``, ``order_total_mismatch`` (warn).
+- ``po_number_missing``, ``low_confidence``, ``delivery_date_past`` (warn).
+- ``duplicate_product`` (info).
+
+The overall confidence is ``sqrt(E × sqrt(C × P)) × 0.85^warns``, capped at 0.25 when anything
+blocks: E the mean extraction confidence of the key fields, C the customer match score, P the
+mean product match score; :mod:`intake.assess.confidence` spells it out.
+"""
+
+from __future__ import annotations
+
+from intake.assess.checks import assess
+from intake.assess.decide import decide
+
+__all__ = ["assess", "decide"]
