@@ -373,7 +373,8 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
     """The effective config as plain data with every secret shown as '**********'."""
     data = settings.model_dump(mode="json", exclude={"sources"})
     data["sources"] = [s.model_dump(mode="json") for s in settings.sources]
-    return _mask(data)
+    masked: dict[str, Any] = _mask(data)
+    return masked
 
 
 def _mask(value: Any, key: str = "") -> Any:

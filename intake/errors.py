@@ -69,6 +69,6 @@ EXIT_CODES: dict[int, str] = {
     4: "store cannot be opened or migrated",
     5: "a required dependency (tesseract, LLM endpoint, Odoo, mailbox) is missing or unreachable",
     10: "done, but at least one message needs a person (review, rejected or failed)",
-    130: "interrupted (SIGINT/SIGTERM) after finishing the current message",
+    130: "interrupted by Ctrl-C outside the run loop (intake run itself exits 0 on SIGINT/SIGTERM)",
 }
 """The documented exit codes; docs/exit-codes.md is checked against this table in tests."""

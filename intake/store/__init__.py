@@ -199,8 +199,9 @@ class Store:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except (OperationalError, SQLAlchemyError) as exc:
+            cause = getattr(exc, "orig", None) or exc
             raise StoreError(
-                f"cannot open or migrate the store at {self.display_url}: {exc.orig if hasattr(exc, 'orig') else exc}; "
+                f"cannot open or migrate the store at {self.display_url}: {cause}; "
                 "check store.url in intake.toml (or INTAKE_STORE__URL) and that the database "
                 "is reachable"
             ) from exc
@@ -807,7 +808,7 @@ def _message_from_row(row: MessageRow) -> Message:
         id=row.id,
         source=row.source,
         source_ref=row.source_ref,
-        kind=row.kind,  # type: ignore[arg-type]
+        kind=row.kind,
         message_id=row.message_id,
         content_hash=row.content_hash,
         sender=row.sender,
