@@ -396,8 +396,12 @@ def _check_low_confidence(
     matched: MatchedOrder, thresholds: Thresholds, already: set[str | None]
 ) -> list[Finding]:
     order, limits = matched.order, thresholds.fields
-    checks: list[tuple[str, str, Extracted[Any], float]] = [
-        ("customer_name", "Customer name", order.customer_name, limits.customer),
+    checks: list[tuple[str, str, Extracted[Any], float]] = []
+    # The name read from the document only decides the customer when the match rests on it;
+    # a customer found by sender address or VAT is judged by its match score instead.
+    if matched.customer is None or matched.customer.method.startswith("name"):
+        checks.append(("customer_name", "Customer name", order.customer_name, limits.customer))
+    checks += [
         ("po_number", "PO number", order.po_number, limits.po_number),
         (
             "requested_delivery_date",

@@ -180,7 +180,12 @@ def shows_value(quoted: str, value: object) -> bool:
         v, q = _squash(value), _squash(quoted)
         if any(symbol in quoted for symbol in _CURRENCY_SYMBOLS.get(value.upper(), ())):
             return True
-        return not v or v in q or q in v or fuzz.partial_ratio(v, q) >= 85
+        if not v or v in q or q in v or fuzz.partial_ratio(v, q) >= 85:
+            return True
+        # A value put together from several lines (an address read from a column beside
+        # another) is shown when every one of its parts is in the quoted text.
+        parts = [_squash(p) for p in re.split(r"[,\n]", value) if p.strip()]
+        return len(parts) > 1 and all(p in q for p in parts)
     if isinstance(value, Decimal):
         numbers = numbers_in(quoted) or _number_words(quoted)
         return abs(value) in numbers
