@@ -227,3 +227,45 @@ def test_sigkill_mid_message_then_restart_finishes_it_exactly_once(
     assert all(n == 1 for _, n in quotes)
     assert decided == 1
     assert attempts == 2
+
+
+@pytest.mark.slow
+def test_run_picks_up_new_files_and_stops_cleanly_on_sigterm(
+    sample_inbox: Path, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    inbox = tmp_path / "watched"
+    inbox.mkdir()
+    config = tmp_path / "intake.toml"
+    config.write_text(
+        f'[run]\npoll_seconds = 0.2\n[[sources]]\ntype = "folder"\nname = "orders"\npath = "{inbox}"\n'
+    )
+    args = [sys.executable, "-m", "intake", "--config", str(config), "run", "--json"]
+    proc = subprocess.Popen(
+        args, env=cli_env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        time.sleep(1.0)
+        shutil.copy(sample_inbox / "02-azure-interior-body-order.eml", inbox / "new.eml")
+        db = db_path(cli_env)
+        deadline = time.monotonic() + 60
+        state = None
+        while time.monotonic() < deadline and state != "drafted":
+            time.sleep(0.2)
+            with sqlite3.connect(db, timeout=5) as conn:
+                row = conn.execute(
+                    "select state from messages where source_ref='new.eml'"
+                ).fetchone()
+            state = row[0] if row else None
+        assert state == "drafted"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped on SIGTERM" in err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert [(e["source_ref"], e["state"]) for e in events] == [("new.eml", "drafted")]
+    status = run_intake(["--config", str(config), "status", "--json"], cli_env)
+    polls = json.loads(status.stdout)["sources"]
+    assert polls[0]["source"] == "orders" and polls[0]["last_success_at"] is not None

@@ -33,10 +33,11 @@ def config_file() -> Path | None:
     return find_config_file(Path(state.config_path) if state.config_path else None)
 
 
-def emit_json(data: Any) -> None:
-    """Data for scripts on stdout."""
-    json.dump(data, sys.stdout, indent=2, default=str)
+def emit_json(data: Any, one_line: bool = False) -> None:
+    """Data for scripts on stdout; ``one_line`` for JSON Lines streams (``intake run``)."""
+    json.dump(data, sys.stdout, indent=None if one_line else 2, default=str)
     sys.stdout.write("\n")
+    sys.stdout.flush()
 
 
 def progress(text: str) -> None:

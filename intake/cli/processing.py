@@ -173,7 +173,7 @@ def register(app: typer.Typer) -> None:
                 summaries = ctx.store.summaries([d[0] for d in done])
                 if as_json:
                     for s in summaries:
-                        emit_json(summary_json(s, set()))
+                        emit_json(summary_json(s, set()), one_line=True)
                 else:
                     print(table(HEADERS, summary_rows(summaries, set())), flush=True)
             if once:

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -507,12 +507,7 @@ class Store:
     def load_extraction(self, message_id: str) -> tuple[Classification, ExtractedOrder] | None:
         """The newest classification and extracted order of a message, if any."""
         with self.session() as session:
-            row = session.scalars(
-                select(ExtractionRow)
-                .where(ExtractionRow.message_id == message_id)
-                .order_by(ExtractionRow.id.desc())
-                .limit(1)
-            ).first()
+            row = _newest(session, ExtractionRow, message_id)
             if row is None:
                 return None
             return (
@@ -533,12 +528,7 @@ class Store:
     def load_match(self, message_id: str) -> MatchedOrder | None:
         """The newest matched order of a message, if any."""
         with self.session() as session:
-            row = session.scalars(
-                select(MatchRow)
-                .where(MatchRow.message_id == message_id)
-                .order_by(MatchRow.id.desc())
-                .limit(1)
-            ).first()
+            row = _newest(session, MatchRow, message_id)
             return MatchedOrder.model_validate(row.data) if row else None
 
     def save_assessment(self, message_id: str, assessment: Assessment) -> None:
@@ -557,12 +547,7 @@ class Store:
     def load_assessment(self, message_id: str) -> Assessment | None:
         """The newest assessment of a message, if any."""
         with self.session() as session:
-            row = session.scalars(
-                select(AssessmentRow)
-                .where(AssessmentRow.message_id == message_id)
-                .order_by(AssessmentRow.id.desc())
-                .limit(1)
-            ).first()
+            row = _newest(session, AssessmentRow, message_id)
             return Assessment.model_validate(row.data) if row else None
 
     def finish(
@@ -700,18 +685,8 @@ class Store:
         decision = session.scalars(
             select(DecisionRow).where(DecisionRow.message_id == row.id)
         ).first()
-        assessment = session.scalars(
-            select(AssessmentRow)
-            .where(AssessmentRow.message_id == row.id)
-            .order_by(AssessmentRow.id.desc())
-            .limit(1)
-        ).first()
-        extraction = session.scalars(
-            select(ExtractionRow)
-            .where(ExtractionRow.message_id == row.id)
-            .order_by(ExtractionRow.id.desc())
-            .limit(1)
-        ).first()
+        assessment = _newest(session, AssessmentRow, row.id)
+        extraction = _newest(session, ExtractionRow, row.id)
         customer = po_number = None
         lines = None
         confidence = decision.confidence if decision else None
@@ -794,6 +769,19 @@ class Store:
                 )
                 for r in session.scalars(select(SourcePollRow).order_by(SourcePollRow.source))
             ]
+
+
+_StageRow = TypeVar("_StageRow", ExtractionRow, MatchRow, AssessmentRow)
+
+
+def _newest(session: Session, row_type: type[_StageRow], message_id: str) -> _StageRow | None:
+    """The newest stored output of one stage for one message (a retry may have added more)."""
+    return session.scalars(
+        select(row_type)
+        .where(row_type.message_id == message_id)
+        .order_by(row_type.id.desc())
+        .limit(1)
+    ).first()
 
 
 def _aware(value: datetime | None) -> datetime | None:
