@@ -24,7 +24,8 @@ from intake.catalog import Catalog
 from intake.config import Settings
 from intake.documents import parse_message
 from intake.errors import StageError
-from intake.extract import classify, extract_offline
+from intake.extract import classify
+from intake.extract.cascade import extract_order
 from intake.match import match_order
 from intake.models import (
     Classification,
@@ -198,7 +199,7 @@ def classify_and_extract(
     classification = stages.timed("classify", lambda: classify(parsed))
     if classification.label == "not_order":
         return classification, ExtractedOrder(extractor="none (not an order)")
-    order = stages.timed("extract", lambda: extract_offline(parsed))
+    order = stages.timed("extract", lambda: extract_order(parsed, classification))
     return classification, order
 
 
