@@ -1,0 +1,654 @@
+"""Odoo: the client, the catalog cache, the outbox (exactly once) and the order history.
+
+Every test runs in two lanes (tests/odoo_lanes.py): replaying cassettes recorded from a real
+Odoo 18 with demo data, and — when INTAKE_TEST_ODOO_* is set — against that live server.
+Each test first removes what an earlier run of itself left in Odoo (found by its fixed keys
+and PO numbers), so recording twice gives the same requests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from intake.catalog import Catalog
+from intake.config import OdooConfig, Settings
+from intake.match import match_order
+from intake.models import (
+    Assessment,
+    Decision,
+    DecisionKind,
+    ExtractedDate,
+    ExtractedLine,
+    ExtractedNumber,
+    ExtractedOrder,
+    ExtractedText,
+    Message,
+    MessageState,
+)
+from intake.odoo import open_odoo
+from intake.odoo.catalog import cached_catalog, sync_catalog
+from intake.odoo.client import OdooClient
+from intake.odoo.errors import OdooAccessError, OdooUnavailable
+from intake.odoo.history import order_history
+from intake.odoo.outbox import send_pending
+from intake.odoo.quotation import build_quotation
+from intake.odoo.rights import missing_rights
+from intake.store import Store, content_hash
+from tests.odoo_lanes import (
+    CASSETTES,
+    CONNECTION_FILE,
+    SECRET,
+    Lane,
+    cassette_lane,
+    live_configured,
+    live_lane,
+    recording,
+)
+
+NOSALE_LOGIN = "intake-test-nosale"
+NOSALE_PASSWORD = "intake-nosale-Pw-7"  # scrubbed from cassettes like every credential
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("cassette", id="cassette"),
+        pytest.param("live", id="live", marks=pytest.mark.live),
+    ]
+)
+def lane(request: pytest.FixtureRequest) -> Lane:
+    if request.param == "live":
+        if not live_configured():
+            pytest.skip("live Odoo lane: set INTAKE_TEST_ODOO_URL, _DB, _USER and _KEY")
+        return live_lane()
+    if not recording() and not CONNECTION_FILE.exists():
+        pytest.fail(f"{CONNECTION_FILE} missing: record the cassettes (docs/odoo.md)")
+    return cassette_lane()
+
+
+def settings_for(lane: Lane, tmp_path: Path, **odoo: Any) -> Settings:
+    config = OdooConfig(
+        url=lane.url,
+        database=lane.database,
+        username=odoo.pop("username", lane.username),
+        api_key=odoo.pop("api_key", lane.key),
+        max_retries=odoo.pop("max_retries", 1),
+        **odoo,
+    )
+    return Settings(
+        odoo=config,
+        store={"url": f"sqlite:///{tmp_path / 'store.db'}"},  # type: ignore[arg-type]
+    )
+
+
+@dataclass
+class Odoo:
+    """One test's view of Odoo: settings, a logged-in client, the store and its catalog."""
+
+    settings: Settings
+    client: OdooClient
+    store: Store
+    catalog: Catalog
+
+
+@pytest.fixture
+def odoo(lane: Lane, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Odoo]:
+    name = request.node.originalname
+    with lane.use(name):
+        settings = settings_for(lane, tmp_path)
+        store = Store.open(settings.store.url)
+        client, catalog = open_odoo(settings, store)
+        yield Odoo(settings, client, store, catalog)
+        store.close()
+
+
+def remove_orders(client: OdooClient, keys: list[str], refs: list[str]) -> None:
+    """Delete the drafts an earlier run of the same test left (by key or PO number)."""
+    ids = client.execute(
+        "sale.order",
+        "search",
+        ["|", ("origin", "in", keys), ("client_order_ref", "in", refs)],
+        order="id",
+    )
+    if ids:
+        # A person may have confirmed one meanwhile: cancel without the wizard, then delete.
+        client.execute("sale.order", "action_cancel", ids, context={"disable_cancel_warning": True})
+        client.execute("sale.order", "unlink", ids)
+
+
+def make_email(tag: str, sender: str, body: str) -> bytes:
+    """A fixed email with one attachment, so its key is the same in every run."""
+    return (
+        f"From: Buyer <{sender}>\r\nTo: orders@yourcompany.example.com\r\n"
+        f"Subject: Purchase order {tag}\r\nMessage-ID: <{tag}@test.intake>\r\n"
+        "Date: Mon, 10 Mar 2025 09:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        f"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+        "--b1\r\nContent-Type: text/csv\r\n"
+        f'Content-Disposition: attachment; filename="{tag}.csv"\r\n\r\n'
+        "code;qty\r\nFURN_7800;2\r\n--b1--\r\n"
+    ).encode()
+
+
+def T(value: str) -> ExtractedText:
+    return ExtractedText(value=value, confidence=0.95)
+
+
+def N(value: str) -> ExtractedNumber:
+    return ExtractedNumber(value=Decimal(value), confidence=0.95)
+
+
+def line(code: str | None, qty: str, price: str | None = None, text: str | None = None):  # type: ignore[no-untyped-def]
+    return ExtractedLine(
+        product_code=T(code) if code else ExtractedText(),
+        description=T(text) if text else ExtractedText(),
+        quantity=N(qty),
+        unit_price=N(price) if price else ExtractedNumber(),
+    )
+
+
+def queue_quotation(
+    odoo: Odoo, raw: bytes, sender: str, order: ExtractedOrder
+) -> tuple[Message, Assessment]:
+    """Store a message as the pipeline would and decide it as a draft for the Odoo outbox."""
+    from intake.ids import new_id
+
+    message = Message(
+        id=new_id(),
+        source="test",
+        source_ref="order.eml",
+        kind="email",
+        message_id=None,
+        content_hash=content_hash(raw),
+        sender=sender,
+        subject="Purchase order",
+        received_at=datetime(2025, 3, 10, 9, tzinfo=UTC),
+        raw=raw,
+    )
+    odoo.store.add_message(message)
+    matched = match_order(order, sender, odoo.catalog)
+    assessment = Assessment(matched=matched, findings=(), confidence=0.9)
+    odoo.store.save_assessment(message.id, assessment)
+    draft = build_quotation(message, assessment)
+    state = odoo.store.finish(
+        message.id, Decision(kind=DecisionKind.DRAFT, confidence=0.9), draft, target="odoo"
+    )
+    assert state is MessageState.DRAFTED
+    return message, assessment
+
+
+DECO_ORDER = ExtractedOrder(
+    customer_name=T("Deco Addict"),
+    po_number=T("T-DRAFT-1"),
+    requested_delivery_date=ExtractedDate(value=date(2025, 4, 2), confidence=0.9),
+    lines=(
+        line("FURN_7800", "2", "450.00"),
+        line("E-COM07", "3", "200.00"),
+        line(None, "5", None, "Blue unicorn polish, 1 litre"),
+    ),
+    extractor="test",
+)
+DECO_SENDER = "douglas.fletcher51@example.com"
+
+
+def orders_with(client: OdooClient, key: str) -> list[dict[str, Any]]:
+    return list(
+        client.execute(
+            "sale.order",
+            "search_read",
+            [("origin", "=", key)],
+            fields=["name", "state", "partner_id", "client_order_ref", "commitment_date"],
+            context={"active_test": False},
+        )
+    )
+
+
+# ----------------------------------------------------------------------------- client
+
+
+def test_client_reports_version_user_and_rights(odoo: Odoo) -> None:
+    client = odoo.client
+    assert client.version.major == 18
+    user = client.user()
+    assert user.uid == client.uid and user.login == odoo.settings.odoo.username
+    assert client.can("sale.order", "create")
+    assert missing_rights(client) == []
+
+
+def test_catalog_cache_follows_write_date(odoo: Odoo) -> None:
+    client, store = odoo.client, odoo.store
+    catalog = odoo.catalog
+    deco = next(p for p in catalog.partners if p.name == "Deco Addict")
+    assert deco.vat and deco.email and deco.is_company
+    contact = next(p for p in catalog.partners if p.email == DECO_SENDER)
+    assert contact.parent_id == deco.id
+    desk = next(p for p in catalog.products if p.default_code == "FURN_7800")
+    assert desk.uom == "Units" and desk.uom_id is not None
+    assert any(u.name == "Units" for u in catalog.uoms)
+    assert not any(p.name == "Mitchell Admin" for p in catalog.partners)  # internal user
+    # Nothing changed: the refresh reads only records at the watermark, caches the same.
+    again = sync_catalog(client, store)
+    assert again.fetched["product"] < len(catalog.products)
+    # A list price changed on the template reaches the cached variant.
+    template = client.execute("product.product", "read", [desk.id], fields=["product_tmpl_id"])[0][
+        "product_tmpl_id"
+    ][0]
+    old_price = desk.list_price
+    client.execute("product.template", "write", [template], {"list_price": 461.5})
+    try:
+        sync_catalog(client, store)
+        refreshed = cached_catalog(store, client.origin)
+        assert refreshed is not None
+        assert next(p for p in refreshed.products if p.id == desk.id).list_price == Decimal("461.5")
+    finally:
+        client.execute("product.template", "write", [template], {"list_price": float(old_price)})
+
+
+# ----------------------------------------------------------------------------- outbox
+
+
+def test_draft_quotation_lands_in_odoo_with_everything(odoo: Odoo) -> None:
+    raw = make_email("T-DRAFT-1", DECO_SENDER, "Please deliver by April 2.")
+    key = idempotency_key_of(raw)
+    remove_orders(odoo.client, [key], ["T-DRAFT-1"])
+    message, _ = queue_quotation(odoo, raw, DECO_SENDER, DECO_ORDER)
+
+    report = send_pending(odoo.store, odoo.client, odoo.settings, odoo.catalog)
+
+    item = odoo.store.outbox_item(message.id)
+    assert item is not None and item.status == "created" and item.odoo_id is not None
+    assert report.created == [item.odoo_name]
+    [order] = orders_with(odoo.client, key)
+    assert order["state"] == "draft" and order["client_order_ref"] == "T-DRAFT-1"
+    assert order["partner_id"][1] == "Deco Addict"
+    assert order["commitment_date"].startswith("2025-04-02")
+    lines = odoo.client.execute(
+        "sale.order.line",
+        "search_read",
+        [("order_id", "=", order["id"])],
+        fields=["product_id", "product_uom_qty", "price_unit", "display_type", "name"],
+        order="sequence, id",
+    )
+    assert [(ln["display_type"], ln["product_uom_qty"]) for ln in lines[:2]] == [
+        (False, 2.0),
+        (False, 3.0),
+    ]
+    # Odoo's price wins by default; the customer's 200 for a 320 cabinet is a finding.
+    assert lines[1]["price_unit"] == 320.0
+    assert any(f["code"] == "price_deviation_odoo" for f in item.findings)
+    # The unknown product is a note line with the customer's text, not dropped.
+    assert lines[2]["display_type"] == "line_note"
+    assert "Blue unicorn polish" in lines[2]["name"]
+    files = odoo.client.execute(
+        "ir.attachment",
+        "search_read",
+        [("res_model", "=", "sale.order"), ("res_id", "=", order["id"])],
+        fields=["name"],
+    )
+    assert sorted(f["name"] for f in files) == ["T-DRAFT-1.csv", "order.eml"]
+    notes = odoo.client.execute(
+        "mail.message",
+        "search_read",
+        [("model", "=", "sale.order"), ("res_id", "=", order["id"]), ("body", "ilike", key)],
+        fields=["body", "attachment_ids"],
+    )
+    assert len(notes) == 1 and len(notes[0]["attachment_ids"]) == 2
+    assert "not matched" in notes[0]["body"] and "confidence" in notes[0]["body"]
+    activities = odoo.client.execute(
+        "mail.activity",
+        "search_count",
+        [("res_model", "=", "sale.order"), ("res_id", "=", order["id"])],
+    )
+    assert activities == 1  # warnings → a to-do for the salesperson
+
+
+def idempotency_key_of(raw: bytes) -> str:
+    return f"intake-{content_hash(raw)[:32]}"
+
+
+class LosesCreateAnswer:
+    """The real client, except that the answer to sale.order.create is lost (a timeout).
+
+    A real server cannot be told to commit and then drop its answer on demand, so this one
+    failure is injected; the create itself reaches Odoo for real.
+    """
+
+    def __init__(self, client: OdooClient) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def execute(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        result = self._client.execute(model, method, *args, **kwargs)
+        if (model, method) == ("sale.order", "create"):
+            raise OdooUnavailable("Odoo timed out after sale.order.create (injected)")
+        return result
+
+
+def test_retry_after_lost_answer_finds_the_first_draft(odoo: Odoo) -> None:
+    raw = make_email("T-RETRY-1", DECO_SENDER, "Order T-RETRY-1")
+    key = idempotency_key_of(raw)
+    remove_orders(odoo.client, [key], ["T-RETRY-1"])
+    order = DECO_ORDER.model_copy(update={"po_number": T("T-RETRY-1")})
+    message, _ = queue_quotation(odoo, raw, DECO_SENDER, order)
+
+    first = send_pending(
+        odoo.store,
+        LosesCreateAnswer(odoo.client),  # type: ignore[arg-type]
+        odoo.settings,
+        odoo.catalog,
+    )
+    assert first.error and "timed out" in first.error
+    item = odoo.store.outbox_item(message.id)
+    assert item is not None and item.status == "pending" and item.odoo_id is None
+    assert len(orders_with(odoo.client, key)) == 1  # it was created all the same
+
+    second = send_pending(odoo.store, odoo.client, odoo.settings, odoo.catalog)
+    item = odoo.store.outbox_item(message.id)
+    assert item is not None and item.status == "found"
+    assert second.found == [item.odoo_name]
+    [existing] = orders_with(odoo.client, key)
+    assert existing["id"] == item.odoo_id
+    notes = odoo.client.execute(
+        "mail.message",
+        "search_count",
+        [("model", "=", "sale.order"), ("res_id", "=", item.odoo_id), ("body", "ilike", key)],
+    )
+    assert notes == 1
+    # A third pass has nothing left to send.
+    assert send_pending(odoo.store, odoo.client, odoo.settings, odoo.catalog).found == []
+
+
+def test_duplicate_po_makes_no_second_draft(odoo: Odoo) -> None:
+    raw = make_email("T-DUP-1", DECO_SENDER, "Order T-DUP-1 again")
+    key = idempotency_key_of(raw)
+    remove_orders(odoo.client, [key], ["T-DUP-1"])
+    deco = next(p for p in odoo.catalog.partners if p.name == "Deco Addict")
+    earlier = odoo.client.execute(
+        "sale.order", "create", {"partner_id": deco.id, "client_order_ref": "T-DUP-1"}
+    )
+    order = DECO_ORDER.model_copy(update={"po_number": T("T-DUP-1")})
+    message, _ = queue_quotation(odoo, raw, DECO_SENDER, order)
+
+    report = send_pending(odoo.store, odoo.client, odoo.settings, odoo.catalog)
+
+    item = odoo.store.outbox_item(message.id)
+    assert item is not None and item.status == "duplicate" and item.odoo_id == earlier
+    assert report.duplicates and not report.created
+    assert orders_with(odoo.client, key) == []
+    same_po = odoo.client.execute("sale.order", "search", [("client_order_ref", "=", "T-DUP-1")])
+    assert same_po == [earlier]
+    assert odoo.store.message_state(message.id) is MessageState.IN_REVIEW
+    [review] = [r for r in odoo.store.review_items() if r.message_id == message.id]
+    assert "already in Odoo" in review.reasons[0]
+    assert item.findings[0]["code"] == "duplicate_po"
+
+
+def test_unknown_customer_matches_nothing_in_the_odoo_catalog(odoo: Odoo) -> None:
+    order = ExtractedOrder(
+        customer_name=T("Quantum Llama Outfitters"),
+        po_number=T("QL-1"),
+        lines=(line("FURN_7800", "1"),),
+        extractor="test",
+    )
+    matched = match_order(order, "buyer@quantum-llama.example", odoo.catalog)
+    assert matched.customer is None
+    assert matched.lines[0].product is not None  # the product is known all the same
+    with pytest.raises(ValueError, match="matched customer"):
+        build_quotation(
+            Message(
+                id="x",
+                source="test",
+                source_ref="x.eml",
+                kind="email",
+                content_hash="0" * 64,
+                received_at=datetime(2025, 3, 10, tzinfo=UTC),
+                raw=b"x",
+            ),
+            Assessment(matched=matched, confidence=0.2),
+        )
+
+
+def test_access_rights_error_names_model_and_operation(
+    odoo: Odoo, lane: Lane, tmp_path: Path
+) -> None:
+    admin = odoo.client
+    group = admin.execute(
+        "ir.model.data",
+        "search_read",
+        [("module", "=", "base"), ("name", "=", "group_user")],
+        fields=["res_id"],
+    )[0]["res_id"]
+    groups = admin.version.user_groups_field
+    existing = admin.execute(
+        "res.users", "search", [("login", "=", NOSALE_LOGIN)], context={"active_test": False}
+    )
+    values = {"password": NOSALE_PASSWORD, groups: [(6, 0, [group])], "active": True}
+    if existing:
+        admin.execute("res.users", "write", existing, values)
+    else:
+        admin.execute(
+            "res.users", "create", {"name": "intake no sales", "login": NOSALE_LOGIN, **values}
+        )
+    raw = make_email("T-RIGHTS-1", DECO_SENDER, "Order T-RIGHTS-1")
+    order = DECO_ORDER.model_copy(update={"po_number": T("T-RIGHTS-1")})
+    message, _ = queue_quotation(odoo, raw, DECO_SENDER, order)
+    restricted = settings_for(
+        lane,
+        tmp_path,
+        username=NOSALE_LOGIN,
+        api_key=lane.key if lane.name == "cassette" and not recording() else NOSALE_PASSWORD,
+    )
+    client = OdooClient(restricted.odoo).connect()
+    missing = missing_rights(client)
+    assert "create sale.order" in missing and "read sale.order" in missing
+    with pytest.raises(OdooAccessError) as caught:
+        client.execute("sale.order", "create", {"partner_id": odoo.catalog.partners[0].id})
+    assert caught.value.model == "sale.order" and caught.value.operation == "create"
+    assert NOSALE_LOGIN in str(caught.value) and "sale.order" in str(caught.value)
+
+    report = send_pending(odoo.store, client, odoo.settings, odoo.catalog)
+    assert report.error and "may not read sale.order" in report.error
+    item = odoo.store.outbox_item(message.id)
+    assert item is not None and item.status == "pending" and item.last_error == report.error
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_odoo_down_keeps_quotation_pending_then_sends_it(odoo: Odoo, tmp_path: Path) -> None:
+    raw = make_email("T-DOWN-1", DECO_SENDER, "Order T-DOWN-1")
+    key = idempotency_key_of(raw)
+    remove_orders(odoo.client, [key], ["T-DOWN-1"])
+    order = DECO_ORDER.model_copy(update={"po_number": T("T-DOWN-1")})
+    message, _ = queue_quotation(odoo, raw, DECO_SENDER, order)
+    down = odoo.settings.odoo.model_copy(
+        update={"url": f"http://127.0.0.1:{closed_port()}", "max_retries": 1}
+    )
+
+    report = _without_cassette(
+        lambda: send_pending(odoo.store, OdooClient(down), odoo.settings, odoo.catalog)
+    )
+    assert report.error and "not reachable" in report.error and report.pending == 1
+    item = odoo.store.outbox_item(message.id)
+    assert item is not None and item.status == "pending" and item.attempts == 1
+    assert odoo.store.load_message(message.id).raw == raw  # nothing lost
+    assert orders_with(odoo.client, key) == []
+
+    report = send_pending(odoo.store, odoo.client, odoo.settings, odoo.catalog)
+    item = odoo.store.outbox_item(message.id)
+    assert item is not None and item.status == "created" and report.created == [item.odoo_name]
+    assert len(orders_with(odoo.client, key)) == 1
+
+
+def _without_cassette(work: Any) -> Any:
+    """Run ``work`` with vcrpy's patches lifted, so a refused connection is really refused."""
+    from vcr.patch import force_reset
+
+    with force_reset():
+        return work()
+
+
+# ----------------------------------------------------------------------------- history
+
+
+def test_order_history_in_bulk(odoo: Odoo) -> None:
+    gemini = next(p for p in odoo.catalog.partners if p.name == "Gemini Furniture")
+    history = order_history(odoo.client, [gemini.id])
+    assert history.products, "Gemini Furniture has confirmed demo orders"
+    for product in history.products:
+        assert product.partner_id == gemini.id
+        dates = [ln.order_date for ln in product.lines]
+        assert dates == sorted(dates, key=lambda d: d or date.min)
+        assert product.max_quantity >= product.median_quantity > 0
+        low, high = product.price_range
+        assert low <= product.last_price <= high
+    one = history.products[0]
+    assert history.get(gemini.id, one.product_id) == one
+    only = order_history(odoo.client, [gemini.id], product_ids=[one.product_id])
+    assert [p.product_id for p in only.products] == [one.product_id]
+
+
+# ----------------------------------------------------------------------------- cassettes
+
+
+def test_no_cassette_holds_a_credential() -> None:
+    files = sorted(CASSETTES.glob("*.yaml"))
+    assert files, "cassettes missing"
+    import os
+
+    secrets = [s for s in (os.environ.get("INTAKE_TEST_ODOO_KEY"), NOSALE_PASSWORD) if s]
+    api_key_shape = re.compile(r"(?<![0-9a-f])[0-9a-f]{40}(?![0-9a-f])")
+    import yaml
+
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for secret in secrets:
+            assert secret not in text, path.name
+        assert not api_key_shape.search(text), f"{path.name}: something shaped like an API key"
+        data = yaml.safe_load(text)
+        for interaction in data["interactions"]:
+            request = interaction["request"]
+            headers = {h.lower() for h in request.get("headers", {})}
+            assert not headers & {"cookie", "authorization"}, path.name
+            response_headers = {h.lower() for h in interaction["response"].get("headers", {})}
+            assert "set-cookie" not in response_headers, path.name
+            body = json.loads(request["body"]) if request.get("body") else {}
+            params = body.get("params", {})
+            if params.get("method") in ("execute_kw", "authenticate"):
+                assert params["args"][2] == SECRET, path.name
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def test_doctor_connects_and_reports_version_user_and_rights(lane: Lane, tmp_path: Path) -> None:
+    from intake.cli.doctor import check_odoo
+
+    with lane.use("test_doctor_connects_and_reports_version_user_and_rights"):
+        good = check_odoo(settings_for(lane, tmp_path))
+        restricted = check_odoo(
+            settings_for(
+                lane,
+                tmp_path,
+                username=NOSALE_LOGIN,
+                api_key=lane.key
+                if lane.name == "cassette" and not recording()
+                else NOSALE_PASSWORD,
+            )
+        )
+    assert good.ok, good.detail
+    assert "Odoo 18.0" in good.detail and f"user {lane.username}" in good.detail
+    assert not restricted.ok
+    assert "create sale.order" in restricted.detail and NOSALE_LOGIN in restricted.detail
+
+
+def sample_labels() -> dict[str, dict[str, Any]]:
+    from tests.conftest import SAMPLE_INBOX
+
+    return {
+        p.name.removesuffix(".label.json"): json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted(SAMPLE_INBOX.glob("*.label.json"))
+    }
+
+
+def attached_files(path: Path) -> int:
+    import email
+    import email.policy
+
+    parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    return sum(1 for part in parsed.walk() if not part.is_multipart() and part.get_filename())
+
+
+def test_process_sample_inbox_creates_drafts_once(
+    lane: Lane, tmp_path: Path, sample_inbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from intake.cli import app
+
+    labels = sample_labels()
+    keys = {name: idempotency_key_of((sample_inbox / name).read_bytes()) for name in labels}
+    refs = [str(lb["order"]["po_number"]) for lb in labels.values() if lb["order"]]
+    for var in list(__import__("os").environ):
+        if var.startswith("INTAKE_") and not var.startswith(("INTAKE_TEST_", "INTAKE_RECORD")):
+            monkeypatch.delenv(var)
+    env = {
+        "INTAKE_STORE__URL": f"sqlite:///{tmp_path / 'data' / 'intake.db'}",
+        "INTAKE_ODOO__URL": lane.url,
+        "INTAKE_ODOO__DATABASE": lane.database,
+        "INTAKE_ODOO__USERNAME": lane.username,
+        "INTAKE_ODOO__API_KEY": lane.key,
+    }
+    runner = CliRunner()
+    with lane.use("test_process_sample_inbox_creates_drafts_once"):
+        admin = OdooClient(settings_for(lane, tmp_path).odoo)
+        remove_orders(admin, list(keys.values()), refs)
+        first = runner.invoke(app, ["process", str(sample_inbox), "--json"], env=env)
+        assert first.exit_code == 0, first.output
+        rows = json.loads(first.stdout)
+        created = admin.execute(
+            "sale.order",
+            "search_read",
+            [("origin", "in", list(keys.values()))],
+            fields=["origin", "client_order_ref", "partner_id", "state", "order_line"],
+        )
+        second = runner.invoke(app, ["process", str(sample_inbox), "--json"], env=env)
+        assert second.exit_code == 0, second.output
+        again = admin.execute("sale.order", "search", [("origin", "in", list(keys.values()))])
+        attachments = {
+            o["id"]: admin.execute(
+                "ir.attachment",
+                "search_count",
+                [("res_model", "=", "sale.order"), ("res_id", "=", o["id"])],
+            )
+            for o in created
+        }
+    by_origin = {o["origin"]: o for o in created}
+    drafted = {Path(str(r["source_ref"])).name for r in rows if r["state"] == "drafted"}
+    expected = {n for n, lb in labels.items() if lb["expected"]["decision"] == "draft"}
+    assert drafted == expected, rows
+    for name in expected:
+        order = by_origin[keys[name]]
+        label = labels[name]
+        assert order["state"] == "draft"
+        assert order["partner_id"][1] == label["expected"]["customer_partner"]
+        assert order["client_order_ref"] == label["order"]["po_number"]
+        assert len(order["order_line"]) == len(label["order"]["lines"])
+        assert attachments[order["id"]] == 1 + attached_files(sample_inbox / name)  # + the .eml
+    assert len(created) == len(expected)  # review and reject made none
+    assert sorted(again) == sorted(o["id"] for o in created)  # the second run made none
+    assert all(r["already_processed"] for r in json.loads(second.stdout))

@@ -1,0 +1,237 @@
+"""The pure side of the Odoo work: versions, payloads, ship-to, cassette scrubbing, outbox state."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from intake.catalog import Catalog, CatalogPartner, CatalogUom, load_catalog
+from intake.match.address import match_ship_to
+from intake.models import Decision, DecisionKind, Message, QuotationDraft, QuotationLine
+from intake.odoo.catalog import _since, _watermark
+from intake.odoo.payload import (
+    attachment_files,
+    order_values,
+    price_checks,
+    price_findings,
+    ship_to_findings,
+)
+from intake.odoo.versions import OdooVersion
+from intake.store import Store, content_hash
+from tests.conftest import ROOT, SAMPLE_INBOX
+from tests.odoo_lanes import SECRET, scrub_body
+
+
+@pytest.mark.parametrize(
+    ("text", "major", "minor"),
+    [("18.0", 18, 0), ("saas~18.2", 18, 2), ("17.0+e", 17, 0), ("19.0", 19, 0)],
+)
+def test_version_parse(text: str, major: int, minor: int) -> None:
+    version = OdooVersion.parse(text)
+    assert (version.major, version.minor) == (major, minor) and version.supported
+
+
+def test_version_differences_live_in_one_place() -> None:
+    v16, v18, v19, v192 = (OdooVersion.parse(t) for t in ("16.0", "18.0", "19.0", "saas~19.2"))
+    assert v16.access_check("create") == (
+        "check_access_rights",
+        ["create"],
+        {"raise_exception": False},
+    )
+    assert v18.access_check("create") == ("has_access", [[], "create"], {})
+    assert (v18.line_uom_field, v19.line_uom_field) == ("product_uom", "product_uom_id")
+    assert v16.message_post_kwargs() == {} and v18.message_post_kwargs() == {"body_is_html": True}
+    assert v18.packaging_model == "product.packaging" and v19.packaging_model is None
+    assert not v19.has_customer_product_reference and v192.has_customer_product_reference
+    with pytest.raises(ValueError):
+        OdooVersion.parse("unknown")
+
+
+def test_scrub_body_removes_every_credential() -> None:
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": 12345,
+            "params": {
+                "service": "object",
+                "method": "execute_kw",
+                "args": ["db", 2, "the-key", "res.users", "write", [[5], {"password": "pw"}], {}],
+            },
+        }
+    ).encode()
+    scrubbed = scrub_body(body)
+    assert isinstance(scrubbed, bytes)
+    text = scrubbed.decode()
+    assert "the-key" not in text and '"pw"' not in text and "12345" not in text
+    data = json.loads(text)
+    assert data["params"]["args"][2] == SECRET
+    assert data["params"]["args"][5][1]["password"] == SECRET
+
+
+def test_refresh_domain_skips_only_what_was_read() -> None:
+    assert _since("2025-03-01 10:00:00", []) == [("write_date", ">=", "2025-03-01 10:00:00")]
+    assert _since("2025-03-01 10:00:59", [3, 4]) == [
+        "|",
+        ("write_date", ">=", "2025-03-01 10:01:00"),
+        "&",
+        ("write_date", ">=", "2025-03-01 10:00:59"),
+        ("id", "not in", [3, 4]),
+    ]
+    rows = [
+        {"id": 1, "write_date": "2025-03-01 10:00:00"},
+        {"id": 2, "write_date": "2025-03-01 10:00:05"},
+    ]
+    assert _watermark(rows, None, []) == ("2025-03-01 10:00:05", [2])
+    assert _watermark([], "2025-03-01 10:00:05", [2]) == ("2025-03-01 10:00:05", [2])
+    assert _watermark(
+        [{"id": 7, "write_date": "2025-03-01 10:00:05"}], "2025-03-01 10:00:05", [2]
+    ) == (
+        "2025-03-01 10:00:05",
+        [2, 7],
+    )
+
+
+CATALOG = Catalog(
+    partners=(
+        CatalogPartner(
+            id=10,
+            name="Deco Addict",
+            is_company=True,
+            street="77 Santa Barbara Rd",
+            zip="94523",
+            city="Pleasant Hill",
+            pricelist_id=3,
+        ),
+        CatalogPartner(
+            id=40,
+            name="Deco Addict, Warehouse",
+            parent_id=10,
+            type="delivery",
+            street="12 Harbor Way",
+            zip="94107",
+            city="San Francisco",
+        ),
+        CatalogPartner(id=19, name="Douglas Fletcher", parent_id=10, email="df@example.com"),
+    ),
+    uoms=(CatalogUom(id=1, name="Units"), CatalogUom(id=20, name="Dozens")),
+)
+
+DRAFT = QuotationDraft(
+    partner_id=10,
+    partner_name="Deco Addict",
+    client_order_ref="PO-1",
+    commitment_date=date(2025, 4, 2),
+    lines=(
+        QuotationLine(
+            product_id=8,
+            default_code="FURN_7800",
+            name="Desk",
+            quantity=Decimal(2),
+            uom="Units",
+            price_unit=Decimal("450"),
+        ),
+        QuotationLine(
+            product_id=17,
+            default_code="E-COM07",
+            name="Cabinet",
+            quantity=Decimal(1),
+            uom="dozens",
+            price_unit=Decimal("200"),
+        ),
+        QuotationLine(product_id=None, name="Unmatched line: 5 Blue unicorn polish"),
+    ),
+    idempotency_key="intake-abc",
+)
+
+
+def test_ship_to_matches_a_delivery_contact_or_flags_a_new_address() -> None:
+    to_warehouse = match_ship_to(
+        "Deco Addict Warehouse\n12 Harbor Way\nSan Francisco CA 94107", 10, CATALOG
+    )
+    assert to_warehouse is not None and to_warehouse.partner_id == 40
+    to_company = match_ship_to("77 Santa Barbara Rd, Pleasant Hill 94523", 10, CATALOG)
+    assert to_company is not None and to_company.partner_id == 10
+    elsewhere = match_ship_to("1 Infinite Loop, Cupertino 95014", 10, CATALOG)
+    assert elsewhere is not None and elsewhere.partner_id is None
+    assert ship_to_findings(elsewhere)[0].code == "ship_to_new_address"
+    assert match_ship_to(None, 10, CATALOG) is None
+
+
+def test_order_values_keep_every_line_and_leave_prices_to_odoo() -> None:
+    ship_to = match_ship_to("12 Harbor Way, San Francisco 94107", 10, CATALOG)
+    values = order_values(DRAFT, CATALOG, OdooVersion.parse("18.0"), ship_to)
+    assert values["partner_id"] == 10 and values["partner_shipping_id"] == 40
+    assert values["client_order_ref"] == "PO-1" and values["origin"] == "intake-abc"
+    assert values["pricelist_id"] == 3 and values["commitment_date"] == "2025-04-02 12:00:00"
+    lines = [v for _, _, v in values["order_line"]]
+    assert lines[0] == {"product_id": 8, "product_uom_qty": 2.0, "product_uom": 1}
+    assert lines[1]["product_uom"] == 20  # unit names match case-insensitively
+    assert lines[2] == {
+        "display_type": "line_note",
+        "name": "Unmatched line: 5 Blue unicorn polish",
+    }
+    assert all("price_unit" not in v for v in lines)
+    v19 = order_values(DRAFT, CATALOG, OdooVersion.parse("19.0"))
+    assert v19["order_line"][0][2]["product_uom_id"] == 1 and "partner_shipping_id" not in v19
+
+
+def test_price_comparison_names_the_line_and_the_price_kept() -> None:
+    odoo_prices = [Decimal("450"), Decimal("320"), None]
+    checks = price_checks(DRAFT, odoo_prices, "odoo")
+    assert [c.kept for c in checks] == [Decimal("450"), Decimal("320")]
+    [finding] = price_findings(DRAFT, checks, Decimal("0.10"))
+    assert finding.field == "lines[1].unit_price" and "E-COM07" in finding.message
+    assert [c.kept for c in price_checks(DRAFT, odoo_prices, "customer")] == [
+        Decimal("450"),
+        Decimal("200"),
+    ]
+
+
+def _message(path: Path) -> Message:
+    raw = path.read_bytes()
+    return Message(
+        id="m1",
+        source="cli",
+        source_ref=f"inbox/{path.name}",
+        kind="email",
+        content_hash=content_hash(raw),
+        received_at=datetime(2025, 3, 10, tzinfo=UTC),
+        raw=raw,
+    )
+
+
+def test_attachment_files_are_the_original_and_its_attachments() -> None:
+    message = _message(SAMPLE_INBOX / "01-deco-addict-pdf-order.eml")
+    files = attachment_files(message)
+    assert [(n, t) for n, _, t in files] == [
+        ("01-deco-addict-pdf-order.eml", "message/rfc822"),
+        ("PO-DA-20417.pdf", "application/pdf"),
+    ]
+    assert files[0][1] == message.raw and files[1][1].startswith(b"%PDF")
+
+
+def test_outbox_state_in_the_store(store_url: str) -> None:
+    store = Store.open(store_url)
+    message = _message(SAMPLE_INBOX / "02-azure-interior-body-order.eml")
+    store.add_message(message)
+    store.finish(message.id, Decision(kind=DecisionKind.DRAFT), DRAFT, target="odoo")
+    [item] = store.pending_quotations()
+    assert (item.status, item.target, item.odoo_id, item.draft) == ("pending", "odoo", None, DRAFT)
+    store.quotation_attempt_failed(item.id, "Odoo is not reachable", give_up=False)
+    assert store.pending_quotations()[0].attempts == 1
+    store.quotation_attempt_failed(item.id, "Odoo refused: bad value", give_up=True)
+    assert store.pending_quotations() == []
+    failed = store.outbox_item(message.id)
+    assert failed is not None and failed.status == "failed"
+    assert store.review_items()[0].reasons == ["Odoo refused: bad value"]
+    store.close()
+
+
+def test_sample_catalog_still_loads_with_the_new_fields() -> None:
+    catalog = load_catalog(ROOT / "fixtures" / "sample-catalog.json")
+    assert catalog.products and all(p.packagings == () for p in catalog.products)
