@@ -1,0 +1,59 @@
+"""Evaluation: how accurate, how touchless and how fast intake is on labeled documents.
+
+``intake eval DIR`` runs the pipeline up to the decision on every document that has a label
+beside it (:mod:`intake.eval.labels`, format in ``docs/labels.md``), with no side effects
+(:mod:`intake.eval.runner`), scores the result per field, per line and per document
+(:mod:`intake.eval.metrics`), draws the touchless curve, chooses the draft threshold, and
+reports latency, tokens and cost (:mod:`intake.eval.report`). Every change to a prompt, a
+model, a rule or a threshold can be measured this way before it ships; ``docs/evaluation.md``
+says how to read the numbers and how to re-choose the threshold on one's own documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from intake.catalog import Catalog
+from intake.config import Settings
+from intake.eval.report import WORST_DEFAULT, build_report
+from intake.eval.runner import DocRun, collect, run_all
+
+__all__ = ["evaluate"]
+
+
+def evaluate(
+    paths: Sequence[Path],
+    settings: Settings,
+    catalog: Catalog,
+    *,
+    extractor: str = "offline",
+    workers: int = 1,
+    worst: int = WORST_DEFAULT,
+    on_done: Callable[[int, int, DocRun], None] | None = None,
+) -> dict[str, Any]:
+    """Evaluate every labeled document under ``paths`` and return the report (JSON data).
+
+    Args:
+        paths: folders (searched recursively) or single documents with labels beside them.
+        settings: the configuration to run the pipeline with (thresholds, limits, OCR).
+        catalog: customers and products to match against.
+        extractor: ``offline`` or ``cascade`` (see :data:`intake.eval.runner.EXTRACTORS`).
+        workers: documents evaluated in parallel processes.
+        worst: how many of the worst documents the report lists with their findings.
+        on_done: called after each document with (done, total, run), for progress.
+    """
+    jobs = collect(paths)
+    runs: list[DocRun] = []
+    for run in run_all(jobs, settings, catalog, extractor, workers):
+        runs.append(run)
+        if on_done is not None:
+            on_done(len(runs), len(jobs), run)
+    return build_report(
+        runs,
+        datasets=[str(p) for p in paths],
+        extractor=extractor,
+        settings=settings,
+        worst=worst,
+    )
