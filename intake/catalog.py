@@ -32,6 +32,17 @@ class CatalogPartner(BaseModel):
     country: str | None = None
     type: str = Field(default="contact", description="contact, delivery or invoice, as in Odoo")
     is_company: bool = False
+    pricelist_id: int | None = Field(default=None, description="the customer's Odoo pricelist")
+
+
+class CatalogPackaging(BaseModel):
+    """A packaging of a product (``box of 12``): a name and how many units it holds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: int
+    name: str
+    qty: Decimal
 
 
 class CatalogProduct(BaseModel):
@@ -47,6 +58,27 @@ class CatalogProduct(BaseModel):
     list_price: Decimal = Decimal("0")
     sale_ok: bool = True
     active: bool = True
+    uom_id: int | None = Field(default=None, description="Odoo id of ``uom``")
+    packagings: tuple[CatalogPackaging, ...] = ()
+
+
+class CatalogPricelist(BaseModel):
+    """An Odoo pricelist; the customer's one prices the draft quotation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: int
+    name: str
+    currency: str | None = None
+
+
+class CatalogUom(BaseModel):
+    """An Odoo unit of measure, so a line's unit can be sent by id."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: int
+    name: str
 
 
 class Catalog(BaseModel):
@@ -57,6 +89,8 @@ class Catalog(BaseModel):
     currency: str = "USD"
     partners: tuple[CatalogPartner, ...] = ()
     products: tuple[CatalogProduct, ...] = ()
+    pricelists: tuple[CatalogPricelist, ...] = ()
+    uoms: tuple[CatalogUom, ...] = ()
 
     def partner(self, partner_id: int) -> CatalogPartner | None:
         """Return the partner with this id, or None."""

@@ -65,25 +65,103 @@ class FolderSource(Section):
 
 
 class ImapSource(SecretFromFile):
-    """An IMAP mailbox polled for new mail (see the IMAP issue for IDLE and flags)."""
+    """An IMAP mailbox polled for new mail; docs/imap.md explains every key.
+
+    New mail is fetched without marking it read, stored, and only then marked as configured by
+    ``after``: a flag or keyword (``flag``), moved to ``move_to`` (``move``), or left as it is
+    (``leave``, where only the last seen UID per folder keeps track). Authentication is a
+    password read from ``password_file``, or an OAuth2 access token for XOAUTH2 read fresh on
+    every login from ``oauth2_token_command`` or ``oauth2_token_file``.
+    """
 
     type: Literal["imap"] = "imap"
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     host: str
     port: int | None = Field(default=None, ge=1, le=65535)
     security: Literal["tls", "starttls", "none"] = "tls"
+    tls_ca_file: Path | None = Field(
+        default=None, description="CA bundle for a server with a private or self-signed cert"
+    )
     username: str
     password: SecretStr | None = None
     password_file: Path | None = None
-    folders: list[str] = Field(default_factory=lambda: ["INBOX"])
+    oauth2_token_command: list[str] | None = Field(
+        default=None, description="argv of a program that prints an OAuth2 access token"
+    )
+    oauth2_token_file: Path | None = Field(
+        default=None, description="file holding a current OAuth2 access token (re-read per login)"
+    )
+    folders: list[str] = Field(default_factory=lambda: ["INBOX"], min_length=1)
+    after: Literal["flag", "move", "leave"] = "flag"
+    processed_flag: str = Field(
+        default="$IntakeProcessed",
+        description="a keyword, or one of \\Seen \\Flagged \\Answered \\Draft",
+    )
+    move_to: str | None = None
+    idle: bool = True
+    idle_renew_seconds: int = Field(default=25 * 60, ge=1, lt=29 * 60)
+    allowed_senders: list[str] = Field(
+        default_factory=list, description="addresses or domains; empty means every sender"
+    )
+    trusted_authserv_ids: list[str] = Field(
+        default_factory=list,
+        description="authserv-ids of Authentication-Results headers to trust; empty: the topmost",
+    )
+    timeout_seconds: float = Field(default=60, gt=0)
+    reconnect_max_seconds: float = Field(default=300, gt=0)
     quiet_warning_minutes: int = Field(default=24 * 60, ge=1)
+
+    @field_validator("processed_flag")
+    @classmethod
+    def _flag_is_valid(cls, flag: str) -> str:
+        if flag.startswith("\\"):
+            if flag.lower() not in {"\\seen", "\\flagged", "\\answered", "\\draft"}:
+                raise ValueError(
+                    f"{flag} cannot mark processed mail: use a keyword such as "
+                    "$IntakeProcessed, or \\Seen, \\Flagged, \\Answered or \\Draft"
+                )
+            return flag
+        if not flag or any(c in flag for c in ' ()]{%*"\\') or not flag.isascii():
+            raise ValueError(
+                f"{flag!r} is not a valid IMAP keyword: use ASCII letters, digits, $ or _"
+            )
+        return flag
 
     @model_validator(mode="after")
     def _password_from_file(self) -> ImapSource:
         from_file = self._read_secret_file(self.password_file, "password")
         if from_file is not None:
             self.password = from_file
+        oauth2 = self.oauth2_token_command is not None or self.oauth2_token_file is not None
+        if self.oauth2_token_command is not None and self.oauth2_token_file is not None:
+            raise ValueError("set oauth2_token_command or oauth2_token_file, not both")
+        if oauth2 and self.password is not None:
+            raise ValueError("set a password or an OAuth2 token source, not both")
+        if not oauth2 and self.password is None:
+            raise ValueError(
+                "the mailbox needs a password (password_file) or an OAuth2 token "
+                "(oauth2_token_command or oauth2_token_file)"
+            )
+        if self.oauth2_token_command == []:
+            raise ValueError("oauth2_token_command is empty: give the program and its arguments")
+        if self.after == "move":
+            if not self.move_to:
+                raise ValueError('after = "move" needs move_to, the folder processed mail goes to')
+            if self.move_to in self.folders:
+                raise ValueError(f"move_to {self.move_to!r} is one of the polled folders")
+        elif self.move_to is not None:
+            raise ValueError(f'move_to is only used with after = "move" (after is {self.after!r})')
         return self
+
+    @property
+    def uses_oauth2(self) -> bool:
+        """True when the mailbox logs in with XOAUTH2 instead of a password."""
+        return self.oauth2_token_command is not None or self.oauth2_token_file is not None
+
+    @property
+    def effective_port(self) -> int:
+        """The configured port, else 993 for implicit TLS and 143 otherwise."""
+        return self.port or (993 if self.security == "tls" else 143)
 
 
 Source = Annotated[FolderSource | ImapSource, Field(discriminator="type")]
@@ -98,6 +176,13 @@ class StoreConfig(Section):
     )
 
 
+class LlmPrice(Section):
+    """What one model costs, in any currency you like, per million tokens."""
+
+    input_per_million: Decimal = Field(ge=0)
+    output_per_million: Decimal = Field(ge=0)
+
+
 class LlmConfig(SecretFromFile):
     """An OpenAI-compatible endpoint; without base_url and api_key the offline extractor runs."""
 
@@ -107,6 +192,23 @@ class LlmConfig(SecretFromFile):
     api_key_file: Path | None = None
     timeout_seconds: float = Field(default=60, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
+    response_format: Literal["auto", "json_schema", "json_object_schema", "json_object"] = Field(
+        default="auto",
+        description="auto: try json_schema strict, then json_object with a schema "
+        "(llama-cpp-python), then plain JSON mode, and remember what the endpoint takes",
+    )
+    max_tokens: int = Field(default=4096, ge=16, description="completion tokens per call")
+    token_budget_per_message: int = Field(
+        default=32000, ge=100, description="prompt + completion tokens of all calls per message"
+    )
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    logprobs: bool = Field(default=True, description="ask for token logprobs (a confidence signal)")
+    classify_unsure: bool = Field(
+        default=True, description="ask the LLM when the rule-based classifier is unsure"
+    )
+    prices: dict[str, LlmPrice] = Field(
+        default_factory=dict, description="model name → price, for the cost in the call log"
+    )
 
     @model_validator(mode="after")
     def _api_key_from_file(self) -> LlmConfig:
@@ -130,6 +232,17 @@ class OdooConfig(SecretFromFile):
     api_key: SecretStr | None = None
     api_key_file: Path | None = None
     timeout_seconds: float = Field(default=30, gt=0)
+    max_retries: int = Field(
+        default=2, ge=0, le=10, description="retries of a transient failure (reads, refusals)"
+    )
+    price_source: Literal["odoo", "customer"] = Field(
+        default="odoo",
+        description="which unit price a draft line keeps: Odoo's pricelist price or the "
+        "customer's; a deviation between the two is a finding either way",
+    )
+    catalog_refresh_minutes: float = Field(
+        default=10, gt=0, description="how often intake run refreshes the catalog cache"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> OdooConfig:
@@ -170,7 +283,7 @@ class FieldThresholds(Section):
 class Thresholds(Section):
     """When an order may become a draft without a person, and when it is rejected outright."""
 
-    draft_min_confidence: float = Field(default=0.80, ge=0, le=1)
+    draft_min_confidence: float = Field(default=0.90, ge=0, le=1)  # chosen by intake eval
     reject_not_order_confidence: float = Field(default=0.90, ge=0, le=1)
     price_deviation_warn: Decimal = Field(default=Decimal("0.10"), ge=0)
     fields: FieldThresholds = Field(default_factory=FieldThresholds)
@@ -184,6 +297,22 @@ class Limits(Section):
     max_pages: int = Field(default=50, gt=0)
     max_image_pixels: int = Field(default=60_000_000, gt=0)
     ocr_seconds_per_page: float = Field(default=60, gt=0)
+    max_zip_depth: int = Field(
+        default=2,
+        ge=1,
+        le=5,
+        description="containers (zip, winmail.dat, files embedded in a PDF) opened inside "
+        "each other, at most",
+    )
+    max_zip_members: int = Field(default=200, gt=0, description="files read from one archive")
+    max_zip_ratio: float = Field(
+        default=100,
+        gt=1,
+        description="uncompressed ÷ compressed size above which a large member is a zip bomb",
+    )
+    max_spreadsheet_cells: int = Field(
+        default=200_000, gt=0, description="cells read from one spreadsheet (all sheets)"
+    )
 
 
 class OcrConfig(Section):
@@ -262,7 +391,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     """Make relative paths in the TOML file relative to the file, not to the working dir."""
     for source in data.get("sources", []) or []:
         if isinstance(source, dict):
-            for key in ("path", "password_file"):
+            for key in ("path", "password_file", "oauth2_token_file", "tls_ca_file"):
                 if isinstance(source.get(key), str):
                     source[key] = str(base / Path(source[key]).expanduser())
     for section, key in (("catalog", "path"), ("llm", "api_key_file"), ("odoo", "api_key_file")):
@@ -319,9 +448,14 @@ def config_problems(path: Path | None) -> tuple[Settings | None, list[str]]:
             return None, [f"{path}: not valid TOML: {exc}"]
         for key in _secret_literals(data):
             env = "INTAKE_" + key.replace(".", "__").upper()
+            where = (
+                ""  # a list item (a mailbox) has no environment variable of its own
+                if "[" in key
+                else f"set {env} in the environment or "
+            )
             problems.append(
-                f"{path}: '{key}' holds a secret in the file: remove it and set {env} "
-                f"in the environment or '{key}_file' to a file holding it"
+                f"{path}: '{key}' holds a secret in the file: remove it and {where}"
+                f"set '{key}_file' to a file holding it"
             )
             _drop_key(data, key)
         _resolve_paths(data, path.resolve().parent)

@@ -52,6 +52,25 @@ FINAL_STATES = frozenset(
 )
 
 
+class AuthenticationResults(Frozen):
+    """SPF, DKIM and DMARC verdicts the receiving mail server recorded (RFC 8601).
+
+    Read from the topmost ``Authentication-Results`` header, or from the one written by a
+    server listed in the mailbox's ``trusted_authserv_ids``; headers further down can be forged
+    by the sender, so they are never used. Kept on the message so that assessment can raise a
+    DMARC failure as a finding.
+    """
+
+    authserv_id: str = Field(
+        description="the server that wrote the header, e.g. mx.google.com ('' when it is left out)"
+    )
+    trusted: bool = Field(description="authserv_id is one configured in trusted_authserv_ids")
+    spf: str | None = Field(default=None, description="pass, fail, softfail, neutral, none, …")
+    dkim: str | None = Field(default=None, description="pass when any signature passed")
+    dmarc: str | None = None
+    header: str = Field(description="the header as received, for people")
+
+
 class Message(Frozen):
     """One item as it came from a source: an email, or a file dropped into a folder.
 
@@ -70,6 +89,9 @@ class Message(Frozen):
     filename: str | None = Field(default=None, description="file name for kind='file'")
     received_at: datetime
     raw: bytes = Field(repr=False)
+    authentication: AuthenticationResults | None = Field(
+        default=None, description="SPF/DKIM/DMARC verdicts of the receiving server, if recorded"
+    )
 
 
 # --------------------------------------------------------------------------- documents
@@ -239,6 +261,11 @@ class ExtractedOrder(Frozen):
     total_amount: ExtractedNumber = ExtractedNumber()
     lines: tuple[ExtractedLine, ...] = ()
     extractor: str = Field(description="which extractor produced this, with its version")
+    notes: tuple[Finding, ...] = Field(
+        default=(),
+        description="what the extraction itself noticed (an LLM path that failed or was "
+        "unreachable, …); the assess stage reports them as findings",
+    )
 
 
 # --------------------------------------------------------------------------- matching

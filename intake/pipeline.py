@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from intake.assess import assess
 from intake.assess.decide import decide
@@ -24,8 +24,8 @@ from intake.catalog import Catalog
 from intake.config import Settings
 from intake.documents import parse_message
 from intake.errors import StageError
-from intake.extract import classify
-from intake.extract.cascade import extract_order
+from intake.extract.cascade import classify_message, extract_order
+from intake.extract.llm import llm_for_message
 from intake.match import match_order
 from intake.models import (
     Classification,
@@ -38,6 +38,9 @@ from intake.models import (
 )
 from intake.odoo.quotation import build_quotation
 from intake.store import Store
+
+if TYPE_CHECKING:
+    from intake.odoo.client import OdooClient
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,8 @@ class JobContext:
     catalog: Catalog
     workdir: Path
     owner: str = field(default="")
+    odoo: OdooClient | None = field(default=None)
+    """The Odoo client when [odoo] is configured; drafts then go to Odoo's outbox."""
 
     def get_path(self, message_id: str, name: str) -> Path:
         """A path for an intermediate file, named after the message (never a bare temp name)."""
@@ -162,7 +167,8 @@ def process(message: Message, ctx: JobContext) -> MessageState:
             if decision.kind is DecisionKind.DRAFT
             else None
         )
-        return store.finish(message.id, decision, quotation)
+        target = "odoo" if ctx.odoo is not None else "store"
+        return store.finish(message.id, decision, quotation, target=target)
     except StageError as exc:
         log.warning("%s: %s goes to review: %s", message.source_ref, stages.current, exc.reason)
         return _to_review(message, ctx, f"{exc.reason} [{exc.code}]")
@@ -195,11 +201,16 @@ def require_documents(parsed: ParsedMessage) -> None:
 def classify_and_extract(
     parsed: ParsedMessage, stages: _Stages
 ) -> tuple[Classification, ExtractedOrder]:
-    """Classify first; only something that may be an order is extracted."""
-    classification = stages.timed("classify", lambda: classify(parsed))
+    """Classify first; only something that may be an order is extracted.
+
+    With an LLM endpoint configured, the LLM path (its calls logged in the store) classifies
+    what the rules are unsure about and extracts the order; otherwise the offline path runs.
+    """
+    llm = llm_for_message(stages.ctx.settings, stages.ctx.store, parsed.message.id)
+    classification = stages.timed("classify", lambda: classify_message(parsed, llm))
     if classification.label == "not_order":
         return classification, ExtractedOrder(extractor="none (not an order)")
-    order = stages.timed("extract", lambda: extract_order(parsed, classification))
+    order = stages.timed("extract", lambda: extract_order(parsed, classification, llm))
     return classification, order
 
 

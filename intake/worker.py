@@ -13,10 +13,10 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from intake.catalog import Catalog, load_catalog
+from intake.catalog import load_catalog
 from intake.config import Settings
-from intake.errors import ConfigError
 from intake.models import MessageState
+from intake.odoo import OdooClient, open_odoo, outbox, refresh_catalog
 from intake.pipeline import JobContext, process
 from intake.store import Store, worker_name
 
@@ -24,18 +24,36 @@ log = logging.getLogger(__name__)
 
 
 def open_context(settings: Settings, store: Store | None = None) -> JobContext:
-    """Open the store and load the catalog, or raise an error that names the fix."""
-    if settings.odoo.enabled:
-        raise ConfigError(
-            "odoo.url is set, but creating quotations in Odoo is not available in this version: "
-            "remove [odoo] url from intake.toml to keep drafts in intake's store"
-        )
-    catalog: Catalog = load_catalog(settings.catalog.path)
+    """Open the store and load the catalog, or raise an error that names the fix.
+
+    With ``[odoo]`` configured the catalog comes from Odoo (through the store's cache) and the
+    context carries the Odoo client, whose outbox sends the drafts.
+    """
     store = store or Store.open(settings.store.url)
+    odoo: OdooClient | None = None
+    if settings.odoo.enabled:
+        odoo, catalog = open_odoo(settings, store)
+    else:
+        catalog = load_catalog(settings.catalog.path)
     workdir = _workdir(settings)
     return JobContext(
-        settings=settings, store=store, catalog=catalog, workdir=workdir, owner=worker_name()
+        settings=settings,
+        store=store,
+        catalog=catalog,
+        workdir=workdir,
+        owner=worker_name(),
+        odoo=odoo,
     )
+
+
+def flush_outbox(ctx: JobContext) -> None:
+    """Send the drafts waiting for Odoo (after each message and on every loop)."""
+    if ctx.odoo is None:
+        return
+    refreshed = refresh_catalog(ctx.odoo, ctx.store, ctx.settings)
+    if refreshed is not None:
+        ctx.catalog = refreshed
+    outbox.flush(ctx.store, ctx.odoo, ctx.settings, ctx.catalog)
 
 
 def _workdir(settings: Settings) -> Path:
@@ -81,7 +99,9 @@ def process_pending(
         message = ctx.store.load_message(message_id)
         state = process(message, ctx)
         ctx.store.release(message_id)
+        flush_outbox(ctx)
         done.append((message_id, state))
         if on_done is not None:
             on_done(message_id, state)
+    flush_outbox(ctx)  # what an earlier loop left pending (Odoo was down)
     return done

@@ -243,11 +243,24 @@ def test_run_picks_up_new_files_and_stops_cleanly_on_sigterm(
     proc = subprocess.Popen(
         args, env=cli_env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    db = db_path(cli_env)
+
+    def first_poll_done() -> bool:
+        if not db.exists():
+            return False
+        try:
+            with sqlite3.connect(db, timeout=5) as conn:
+                return conn.execute("select count(*) from source_polls").fetchone()[0] > 0
+        except sqlite3.OperationalError:
+            return False
+
     try:
-        time.sleep(1.0)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not first_poll_done() and proc.poll() is None:
+            time.sleep(0.1)
+        assert first_poll_done(), "intake run never polled its source"
         shutil.copy(sample_inbox / "02-azure-interior-body-order.eml", inbox / "new.eml")
-        db = db_path(cli_env)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         state = None
         while time.monotonic() < deadline and state != "drafted":
             time.sleep(0.2)

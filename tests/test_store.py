@@ -108,3 +108,40 @@ def test_unreachable_store_names_the_url_without_the_password() -> None:
         Store.open("postgresql+psycopg://intake:s3cret-pw@127.0.0.1:1/none")
     assert "s3cret-pw" not in str(info.value)
     assert "store.url" in str(info.value)
+
+
+def _alembic_config(conn):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    from intake.store import MIGRATIONS_DIR
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def test_migrations_are_one_chain_and_upgrade_from_every_older_schema(store_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+
+    from intake.store import MIGRATIONS_DIR
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    script = ScriptDirectory.from_config(cfg)
+    assert len(script.get_heads()) == 1, "migrations must form one chain: fix down_revision"
+    chain = [rev.revision for rev in reversed(list(script.walk_revisions()))]
+    engine = create_engine(store_url)
+    for older in chain:
+        with engine.begin() as conn:
+            command.downgrade(_alembic_config(conn), "base")
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), older)
+        store = Store.open(store_url)  # upgrades the rest of the way
+        with store.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == [], older
+        store.close()
+    engine.dispose()

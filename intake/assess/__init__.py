@@ -17,6 +17,11 @@ Finding codes (severity):
 - ``price_deviation``, ``line_total_mismatch``, ``order_total_mismatch`` (warn).
 - ``po_number_missing``, ``low_confidence``, ``delivery_date_past`` (warn).
 - ``duplicate_product`` (info).
+- ``instructions_in_document`` (warn): text addressed to an AI or to the order system (prompt
+  injection, :mod:`intake.assess.injection`); it is never followed.
+- ``llm_invalid``, ``llm_refused``, ``llm_truncated``, ``llm_budget``, ``llm_rejected`` (warn),
+  ``llm_unavailable`` (info): the LLM path gave no order and the offline extractor read it
+  (raised by the extraction, carried in ``ExtractedOrder.notes``).
 
 The overall confidence is ``sqrt(E × sqrt(C × P)) × 0.85^warns``, capped at 0.25 when anything
 blocks: E the mean extraction confidence of the key fields, C the customer match score, P the

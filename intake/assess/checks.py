@@ -14,6 +14,7 @@ from typing import Any
 
 from intake.assess.confidence import overall_confidence
 from intake.assess.grounding import check_grounding, show
+from intake.assess.injection import check_instructions
 from intake.config import Thresholds
 from intake.match.uom import UNITS, normalize_uom
 from intake.models import (
@@ -59,6 +60,8 @@ def assess(
     findings: list[Finding] = []
     findings += _check_classification(classification)
     findings += _check_parse_problems(parsed)
+    findings += check_instructions(parsed)
+    findings += matched.order.notes
     grounding = check_grounding(matched.order, parsed)
     findings += grounding
     findings += _check_customer(matched, parsed, thresholds)

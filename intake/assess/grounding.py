@@ -11,13 +11,15 @@ text at that span — and this check verifies it against the parsed documents:
    formats);
 
 and, for 1 and 2, the evidence text must show the value (a quantity of 5 with evidence "12"
-is not grounded). Strings are compared case- and space-insensitively (a currency code may be
-shown by its symbol), numbers by value (digits in US or European notation, or words up to
-twenty, dozens included); dates are not re-read.
+is not grounded; character references in evidence from XML, such as ``&amp;``, are read as
+the characters they stand for). Strings are compared case- and space-insensitively (a
+currency code may be shown by its symbol), numbers by value (digits in US or European
+notation, or words up to twenty, dozens included); dates are not re-read.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -155,7 +157,7 @@ def ungrounded_reason(extracted: Extracted[Any], parsed: ParsedMessage) -> str |
             text[evidence.start : evidence.end] == quoted
         )
         if at_span or quoted in text:
-            if shows_value(quoted, value):
+            if shows_value(quoted, value) or shows_value(_unescaped(quoted), value):
                 return None
             # Text found elsewhere still grounds a string; digits occur everywhere, so a
             # number must be shown by the text the extractor pointed at.
@@ -168,6 +170,11 @@ def ungrounded_reason(extracted: Extracted[Any], parsed: ParsedMessage) -> str |
     if not quoted.strip():
         return f"the evidence text is empty and the value does not occur in the {where}"
     return f"the evidence text '{_clip(quoted)}' does not occur in the {where}"
+
+
+def _unescaped(quoted: str) -> str:
+    """Evidence from XML as a reader sees it: ``Smith &amp; Sons`` shows ``Smith & Sons``."""
+    return html.unescape(quoted) if "&" in quoted else quoted
 
 
 def shows_value(quoted: str, value: object) -> bool:

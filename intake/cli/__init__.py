@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from intake.cli import config_cmd, doctor, processing, status
+from intake.cli import config_cmd, doctor, eval_cmd, llm_cmd, processing, status
 from intake.cli.common import state
 from intake.errors import IntakeError
 
@@ -59,6 +59,8 @@ status.register(app)
 app.add_typer(status.review_app, name="review")
 app.add_typer(config_cmd.config_app, name="config")
 doctor.register(app)
+llm_cmd.register(app)
+eval_cmd.register(app)
 
 
 def main() -> None:

@@ -58,22 +58,15 @@ def semantic_problems(settings: object) -> list[str]:
         problems.append(
             f"prompt_dir: {settings.prompt_dir} is not a folder: point it at the prompts/ folder"
         )
-    if settings.odoo.enabled:
-        problems.append(
-            "odoo.url: creating quotations in Odoo is not available in this version: "
-            "remove [odoo] url"
-        )
-    if settings.llm.enabled:
-        problems.append(
-            "llm.base_url: LLM extraction is not available in this version (the offline "
-            "extractor runs): remove [llm] base_url and api_key"
-        )
+    if settings.llm.enabled and settings.prompt_dir.is_dir():
+        from intake.extract.llm.prompts import PromptSet
+
+        problems += PromptSet(settings.prompt_dir).problems()
     for i, source in enumerate(settings.sources):
         if isinstance(source, ImapSource):
-            problems.append(
-                f"sources[{i}] ({source.name}): IMAP polling is not available in this version: "
-                "use a folder source"
-            )
+            from intake.sources.imap import config_problems
+
+            problems += config_problems(i, source)
         elif not source.path.is_dir():
             problems.append(
                 f"sources[{i}] ({source.name}): folder {source.path} does not exist: "

@@ -79,44 +79,39 @@ def check_catalog(cfg: Settings) -> Check:
 
 
 def check_llm(cfg: Settings) -> Check:
-    """The LLM endpoint, when one is configured, must answer."""
+    """The LLM endpoint, when one is configured, must answer a strict-schema request."""
     if not cfg.llm.enabled:
         return Check("llm", True, "not configured: the offline extractor is used")
-    import openai
+    from intake.extract.llm.probe import probe_endpoint
 
-    client = openai.OpenAI(
-        base_url=cfg.llm.base_url,
-        api_key=cfg.llm.api_key.get_secret_value() if cfg.llm.api_key else "none",
-        timeout=min(cfg.llm.timeout_seconds, 15),
-        max_retries=0,
-    )
-    try:
-        models = [m.id for m in client.models.list()]
-    except openai.OpenAIError as exc:
-        return Check(
-            "llm",
-            False,
-            f"{cfg.llm.base_url}: {type(exc).__name__}: check llm.base_url and INTAKE_LLM__API_KEY",
-        )
-    if models and cfg.llm.model not in models:
-        return Check(
-            "llm",
-            False,
-            f"{cfg.llm.base_url}: model {cfg.llm.model!r} not offered "
-            f"(has: {', '.join(models[:5])}): fix llm.model",
-        )
-    return Check("llm", True, f"{cfg.llm.base_url}: model {cfg.llm.model}")
+    ok, detail = probe_endpoint(cfg.llm)
+    return Check("llm", ok, detail)
 
 
 def check_odoo(cfg: Settings) -> Check:
-    """Odoo, when configured, must be reachable."""
+    """Odoo, when configured, must accept the login and grant every right intake uses."""
     if not cfg.odoo.enabled:
         return Check("odoo", True, "not configured: drafts are kept in intake's store")
-    return Check(
-        "odoo",
-        False,
-        "creating quotations in Odoo is not available in this version: remove [odoo] url",
-    )
+    from intake.odoo.client import OdooClient
+    from intake.odoo.errors import OdooError
+    from intake.odoo.rights import missing_rights
+
+    client = OdooClient(cfg.odoo)
+    try:
+        client.connect()
+        user = client.user()
+        missing = missing_rights(client)
+    except OdooError as exc:
+        return Check("odoo", False, str(exc))
+    where = f"{client.url} db {client.database}: Odoo {client.version.text}, user {user.login}"
+    if missing:
+        return Check(
+            "odoo",
+            False,
+            f"{where} lacks {', '.join(missing)}: give the user these rights in Odoo "
+            "(Sales / User: Own Documents Only covers them) or use another odoo.username",
+        )
+    return Check("odoo", True, f"{where} ({user.name}), all rights present")
 
 
 def check_source(source: FolderSource | ImapSource) -> Check:
@@ -130,7 +125,35 @@ def check_source(source: FolderSource | ImapSource) -> Check:
                 f"folder {source.path} does not exist: create it or fix its path in intake.toml",
             )
         return Check(name, True, f"folder {source.path}")
-    return Check(name, False, f"IMAP {source.host}: IMAP polling is not available in this version")
+    from intake.sources.imap import check_mailbox
+
+    ok, detail = check_mailbox(source)
+    return Check(name, ok, detail)
+
+
+def check_quiet_mailboxes(cfg: Settings) -> list[Check]:
+    """A mailbox with no successful poll for longer than quiet_warning_minutes: a stopped poller."""
+    from datetime import UTC, datetime
+
+    from intake.sources.imap import quiet_problem
+
+    mailboxes = [s for s in cfg.sources if isinstance(s, ImapSource)]
+    if not mailboxes:
+        return []
+    try:
+        store = Store.open(cfg.store.url)
+        polls = {p.source: p for p in store.source_polls()}
+        store.close()
+    except IntakeError:
+        return []  # check_store already reports why the store cannot be opened
+    checks = []
+    now = datetime.now(UTC)
+    for source in mailboxes:
+        last = polls.get(source.name)
+        problem = quiet_problem(source, last.last_success_at if last else None, now)
+        if problem is not None:
+            checks.append(Check(f"polling {source.name}", False, problem))
+    return checks
 
 
 def register(app: typer.Typer) -> None:
@@ -153,6 +176,7 @@ def register(app: typer.Typer) -> None:
             check_odoo(cfg),
         ]
         checks += [check_source(s) for s in cfg.sources]
+        checks += check_quiet_mailboxes(cfg)
         if as_json:
             emit_json([c.__dict__ for c in checks])
         else:

@@ -14,7 +14,8 @@ from intake.cli.common import emit_json, progress, progress_done, settings, shor
 from intake.config import FolderSource
 from intake.errors import MessagesNeedReview
 from intake.models import MessageState
-from intake.sources import ingest_paths, poll
+from intake.sources import ingest_paths
+from intake.sources.watch import Watch
 from intake.store import MessageSummary
 from intake.worker import StopFlag, open_context, process_pending
 
@@ -124,6 +125,12 @@ def register(app: typer.Typer) -> None:
         on_done.count = 0  # type: ignore[attr-defined]
         process_pending(ctx, only=todo, on_done=on_done)
         progress_done()
+        if ctx.odoo is not None and (waiting := ctx.store.pending_quotations()):
+            print(
+                f"intake: {len(waiting)} quotation(s) wait for Odoo ({waiting[0].last_error}); "
+                "they are sent on the next intake run or intake process",
+                file=sys.stderr,
+            )
         summaries = ctx.store.summaries(ids)
         _print_outcome(summaries, known, as_json)
         if strict and any(s.state in NEEDS_PERSON for s in summaries if s.id not in known):
@@ -137,7 +144,9 @@ def register(app: typer.Typer) -> None:
         """Poll every source, process what arrived, wait, repeat — until SIGINT or SIGTERM.
 
         A stop signal lets the current message finish; then intake exits with 0. Without
-        configured sources the drop folder ./inbox is watched (created if missing).
+        configured sources the drop folder ./inbox is watched (created if missing). Mailboxes
+        whose server supports IDLE wake the loop as soon as mail arrives; every source is also
+        polled every run.poll_seconds.
 
         Example: intake --config intake.toml run
         """
@@ -149,9 +158,11 @@ def register(app: typer.Typer) -> None:
             default.path.mkdir(exist_ok=True)
             sources = [default]
         stop = StopFlag()
+        watch = Watch(sources, ctx.store)
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             stop.set(signal.Signals(signum).name)
+            watch.wake()
             print(
                 f"intake: {signal.Signals(signum).name} received: finishing the current message",
                 file=sys.stderr,
@@ -161,23 +172,25 @@ def register(app: typer.Typer) -> None:
         signal.signal(signal.SIGTERM, on_signal)
         names = ", ".join(s.name for s in sources)
         print(f"intake: watching {names} (store {ctx.store.display_url})", file=sys.stderr)
-        while not stop.is_set():
-            for source in sources:
-                result = poll(source, ctx.store)
-                if result.error:
-                    log.error("source %s: %s", source.name, result.error)
-                if stop.is_set():
+        if not once:
+            watch.start_idle()  # IDLE threads only ring; polling and storing stay here
+        try:
+            while not stop.is_set():
+                for result in watch.poll(should_stop=stop.is_set):
+                    if result.error:
+                        log.error("source %s: %s", result.source, result.error)
+                done = process_pending(ctx, stop=stop)
+                if done:
+                    summaries = ctx.store.summaries([d[0] for d in done])
+                    if as_json:
+                        for s in summaries:
+                            emit_json(summary_json(s, set()), one_line=True)
+                    else:
+                        print(table(HEADERS, summary_rows(summaries, set())), flush=True)
+                if once:
                     break
-            done = process_pending(ctx, stop=stop)
-            if done:
-                summaries = ctx.store.summaries([d[0] for d in done])
-                if as_json:
-                    for s in summaries:
-                        emit_json(summary_json(s, set()), one_line=True)
-                else:
-                    print(table(HEADERS, summary_rows(summaries, set())), flush=True)
-            if once:
-                break
-            stop.wait(cfg.run.poll_seconds)
+                watch.wait(cfg.run.poll_seconds)  # returns early on new mail or a signal
+        finally:
+            watch.close()
         if stop.is_set():
             print(f"intake: stopped on {stop.reason}", file=sys.stderr)

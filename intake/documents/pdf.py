@@ -3,18 +3,26 @@
 Most order PDFs are generated and carry a good text layer; its words are laid out in lines
 that keep the columns apart, and ruled tables are read as tables. Scanned pages (or pages
 whose text layer is only a fax header or scanner stamp on top of a page image) are rendered
-with pdfium and OCR'd page by page. Encrypted, damaged and oversized PDFs become problems.
+with pdfium and OCR'd page by page. Files embedded in the PDF (the XML of a Factur-X or
+Order-X PDF) are read as parts of their own. Encrypted, damaged and oversized PDFs become
+problems.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
+import logging
 import math
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import pdfplumber
 import pypdfium2 as pdfium
+from pdfplumber.utils.clustering import cluster_objects
 from PIL import Image
 
 from intake.config import Limits, OcrConfig
@@ -22,16 +30,20 @@ from intake.documents.layout import Box, arrange
 from intake.documents.ocr import OcrFailure, ocr_page
 from intake.documents.parts import Draft, PageText, Reading, Rows, clean_word
 from intake.documents.problems import (
+    ATTACHMENT_TOO_LARGE,
+    NESTING_TOO_DEEP,
     NO_TEXT,
     OCR_UNAVAILABLE,
     PDF_CORRUPT,
     PDF_ENCRYPTED,
     TOO_MANY_PAGES,
-    UNSUPPORTED_ATTACHMENT,
     problem,
+    size_text,
 )
 from intake.documents.sniff import PDF
 from intake.models import Origin, Problem
+
+log = logging.getLogger(__name__)
 
 MIN_TEXT_CHARS = 20
 """A page with fewer letters and digits than this in its text layer is OCR'd."""
@@ -43,14 +55,31 @@ IMAGE_COVERAGE = 0.5
 _CID = re.compile(r"\(cid:\d+\)")
 
 
-def read_pdf(data: bytes, origin: Origin, limits: Limits, ocr: OcrConfig) -> Reading:
-    """Read a PDF into one document, page by page.
+EmbeddedReader = Callable[[bytes, Origin], Reading]
+"""Reads a file embedded in a PDF: ``(data, origin) -> Reading`` (the dispatcher's reader)."""
+
+
+def read_pdf(
+    data: bytes,
+    origin: Origin,
+    limits: Limits,
+    ocr: OcrConfig,
+    *,
+    read_embedded: EmbeddedReader | None = None,
+) -> Reading:
+    """Read a PDF into one document, page by page, then the files embedded in it.
+
+    Hybrid PDFs (Factur-X, ZUGFeRD, Order-X) carry the order as an embedded XML file; each
+    embedded file is read as a part of its own, named ``pdf name/embedded name``, after the
+    pages.
 
     Args:
         data: the PDF bytes.
         origin: where the PDF came from, for documents and problems.
         limits: page, pixel and OCR-time limits.
         ocr: tesseract settings; ``ocr.dpi`` is the rendering resolution for OCR.
+        read_embedded: reads one embedded file; None when the PDF already sits as deep in
+            containers as ``limits.max_zip_depth`` allows, so embedded files are not opened.
     """
     reading = Reading()
     try:
@@ -76,15 +105,17 @@ def read_pdf(data: bytes, origin: Origin, limits: Limits, ocr: OcrConfig) -> Rea
             )
             count = limits.max_pages
         pages = _read_pages(data, document, count, origin, limits, ocr, reading)
-        embedded = embedded_files(document)
+        embedded = embedded_files(document, limits.max_attachment_bytes)
     finally:
         document.close()
+    inner = _read_embedded(embedded, origin, limits, read_embedded)
     if any(p.text.strip() for p in pages):
         reading.drafts.append(Draft(origin=origin, media_type=PDF, pages=tuple(pages)))
+    elif inner.drafts:
+        log.info("%s: no printed text; its embedded files were read", origin.describe())
     elif not reading.problems:
-        where = (
-            f"may be only in the embedded {', '.join(embedded)}" if embedded else "is not printed"
-        )
+        names = [e.name for e in embedded]
+        where = f"may be only in the embedded {', '.join(names)}" if names else "is not printed"
         reading.problems.append(
             problem(
                 NO_TEXT,
@@ -93,29 +124,77 @@ def read_pdf(data: bytes, origin: Origin, limits: Limits, ocr: OcrConfig) -> Rea
                 "ask the customer for a PDF with the order printed on its pages",
             )
         )
-    for name in embedded:
-        inner = Origin(kind="attachment", filename=name, path=(*origin.path, name))
-        reading.problems.append(
-            problem(
-                UNSUPPORTED_ATTACHMENT,
-                inner,
-                "files embedded in a PDF (such as Order-X or ZUGFeRD XML) are not read yet; "
-                "only the printed pages were read",
-            )
-        )
+    reading.extend(inner)
     return reading
 
 
-def embedded_files(document: pdfium.PdfDocument) -> list[str]:
-    """Names of files embedded in the PDF (hybrid Order-X/ZUGFeRD PDFs carry their XML)."""
-    names: list[str] = []
+@dataclass(frozen=True)
+class Embedded:
+    """A file embedded in a PDF: its name, and its bytes unless it was too large to take."""
+
+    name: str
+    data: bytes | None
+    size: int
+
+
+def embedded_files(document: pdfium.PdfDocument, max_bytes: int) -> list[Embedded]:
+    """The files embedded in the PDF (hybrid Order-X/ZUGFeRD PDFs carry their XML).
+
+    Args:
+        document: the open PDF.
+        max_bytes: a file larger than this is named but its bytes are not kept.
+    """
+    found: list[Embedded] = []
     try:
         for index in range(document.count_attachments()):
-            name = str(document.get_attachment(index).get_name()).strip()
-            names.append(name.replace("/", " ").replace("\\", " ") or f"embedded-{index + 1}")
+            attachment = document.get_attachment(index)
+            name = str(attachment.get_name()).strip()
+            name = name.replace("/", " ").replace("\\", " ") or f"embedded-{index + 1}"
+            try:
+                data = bytes(attachment.get_data())
+            except pdfium.PdfiumError:
+                data = b""
+            found.append(Embedded(name, data if len(data) <= max_bytes else None, len(data)))
     except pdfium.PdfiumError:
-        return names
-    return names
+        return found
+    return found
+
+
+def _read_embedded(
+    embedded: list[Embedded],
+    origin: Origin,
+    limits: Limits,
+    read_embedded: EmbeddedReader | None,
+) -> Reading:
+    """Read each embedded file as a part of its own, or say why it was not read."""
+    reading = Reading()
+    for item in embedded:
+        inner = Origin(kind="attachment", filename=item.name, path=(*origin.path, item.name))
+        if read_embedded is None:
+            reading.problems.append(
+                problem(
+                    NESTING_TOO_DEEP,
+                    inner,
+                    "the PDF holding this embedded file already sits inside "
+                    f"{limits.max_zip_depth} archive(s) (limits.max_zip_depth), so the file "
+                    "was not opened; only the printed pages were read",
+                )
+            )
+        elif item.data is None:
+            reading.problems.append(
+                problem(
+                    ATTACHMENT_TOO_LARGE,
+                    inner,
+                    f"the embedded file is {size_text(item.size)}, over "
+                    f"limits.max_attachment_bytes ({size_text(limits.max_attachment_bytes)}); "
+                    "it was not read, only the printed pages were",
+                )
+            )
+        elif item.data:
+            reading.extend(read_embedded(item.data, inner))
+        else:
+            log.info("%s: empty or unreadable embedded file skipped", inner.describe())
+    return reading
 
 
 def _open_problem(origin: Origin, error: str) -> Problem:
@@ -190,7 +269,7 @@ def _text_layers(data: bytes, count: int) -> list[PageText | None]:
 
 def _layer(page: Any) -> PageText | None:
     """The page's text layer laid out in lines, or None when it is not worth using."""
-    page = page.dedupe_chars()
+    page = _deduped(page)
     words = page.extract_words(keep_blank_chars=False, use_text_flow=False)
     boxes = []
     for word in words:
@@ -204,6 +283,50 @@ def _layer(page: Any) -> PageText | None:
     ):
         return None
     return PageText(text=text, method="text", tables=_tables(page))
+
+
+def _deduped(page: Any) -> Any:
+    """The page without duplicated characters (text printed twice to look bold).
+
+    The rule is pdfplumber's ``Page.dedupe_chars`` (same text, font and size within one point
+    of each other); that method puts its result back in order with ``list.index``, which is
+    quadratic and cost more than parsing the page. Most pages have no character printed twice:
+    they are recognised in one pass over a grid of one-point cells and returned as they are.
+    """
+    chars = page.chars
+    if not _has_close_twins(chars):
+        return page
+    key = itemgetter("upright", "text", "fontname", "size")
+    kept: set[int] = set()
+    for _, same in itertools.groupby(sorted(chars, key=key), key=key):
+        for row in cluster_objects(list(same), itemgetter("doctop"), 1):
+            for cluster in cluster_objects(row, itemgetter("x0"), 1):
+                kept.add(id(min(cluster, key=itemgetter("doctop", "x0"))))
+    return page.filter(lambda obj: obj.get("object_type") != "char" or id(obj) in kept)
+
+
+def _has_close_twins(chars: list[dict[str, Any]]) -> bool:
+    """True when two characters with the same text, font and size lie within one point.
+
+    Each character goes into a cell of one point square, keyed by an integer (character kind,
+    row, column) so that looking at the nine neighbouring cells allocates nothing.
+    """
+    kinds: dict[tuple[Any, ...], int] = {}
+    cells: dict[int, list[tuple[float, float]]] = {}
+    row_step, offset = 1 << 21, 1 << 20
+    for char in chars:
+        top, x0 = float(char["doctop"]), float(char["x0"])
+        kind = kinds.setdefault(
+            (char["upright"], char["text"], char["fontname"], char["size"]), len(kinds)
+        )
+        cell = (kind << 42) + (math.floor(top) + offset) * row_step + math.floor(x0) + offset
+        for near in (cell - row_step, cell, cell + row_step):
+            for other in (near - 1, near, near + 1):
+                for other_top, other_x0 in cells.get(other, ()):
+                    if abs(other_top - top) <= 1 and abs(other_x0 - x0) <= 1:
+                        return True
+        cells.setdefault(cell, []).append((top, x0))
+    return False
 
 
 def _image_coverage(page: Any) -> float:

@@ -24,6 +24,17 @@ OCR_TIMEOUT = "ocr_timeout"
 OCR_UNAVAILABLE = "ocr_unavailable"
 OCR_FAILED = "ocr_failed"
 PART_UNREADABLE = "part_unreadable"
+SPREADSHEET_CORRUPT = "spreadsheet_corrupt"
+SPREADSHEET_ENCRYPTED = "spreadsheet_encrypted"
+SPREADSHEET_TOO_LARGE = "spreadsheet_too_large"
+ARCHIVE_CORRUPT = "archive_corrupt"
+ARCHIVE_ENCRYPTED = "archive_encrypted"
+ARCHIVE_TOO_LARGE = "archive_too_large"
+ARCHIVE_TOO_MANY_FILES = "archive_too_many_files"
+ARCHIVE_RATIO_TOO_HIGH = "archive_ratio_too_high"
+TNEF_CORRUPT = "tnef_corrupt"
+XML_UNSAFE = "xml_unsafe"
+XML_MALFORMED = "xml_malformed"
 
 ALL_CODES = frozenset(
     {
@@ -42,6 +53,17 @@ ALL_CODES = frozenset(
         OCR_UNAVAILABLE,
         OCR_FAILED,
         PART_UNREADABLE,
+        SPREADSHEET_CORRUPT,
+        SPREADSHEET_ENCRYPTED,
+        SPREADSHEET_TOO_LARGE,
+        ARCHIVE_CORRUPT,
+        ARCHIVE_ENCRYPTED,
+        ARCHIVE_TOO_LARGE,
+        ARCHIVE_TOO_MANY_FILES,
+        ARCHIVE_RATIO_TOO_HIGH,
+        TNEF_CORRUPT,
+        XML_UNSAFE,
+        XML_MALFORMED,
     }
 )
 """Every code this stage emits; tests check that nothing else leaks out."""

@@ -7,7 +7,9 @@ answer among formats that share a container (ZIP, OLE) or are both text (CSV, pl
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from pathlib import PurePath
 
 PDF = "application/pdf"
@@ -26,9 +28,14 @@ TNEF = "application/ms-tnef"
 ZIP = "application/zip"
 OLE = "application/x-ole-storage"
 OCTET = "application/octet-stream"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSM = "application/vnd.ms-excel.sheet.macroEnabled.12"
+XLS = "application/vnd.ms-excel"
+ENCRYPTED_OFFICE = "application/x-encrypted-office"
 
 IMAGE_TYPES = frozenset({PNG, JPEG, GIF, TIFF, BMP, WEBP})
 TEXT_TYPES = frozenset({PLAIN, CSV})
+SPREADSHEET_TYPES = frozenset({CSV, XLSX, XLSM, XLS})
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", PNG),
@@ -46,12 +53,12 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 _BY_EXTENSION = {
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12",
+    ".xlsx": XLSX,
+    ".xlsm": XLSM,
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".ods": "application/vnd.oasis.opendocument.spreadsheet",
     ".odt": "application/vnd.oasis.opendocument.text",
-    ".xls": "application/vnd.ms-excel",
+    ".xls": XLS,
     ".doc": "application/msword",
     ".msg": "application/vnd.ms-outlook",
 }
@@ -97,13 +104,17 @@ def sniff(data: bytes, filename: str | None = None, declared: str | None = None)
         declared: the Content-Type it came with, used the same way.
     """
     head = data[:4096]
-    if b"%PDF-" in data[:1024]:
+    if head.startswith(b"%PDF-"):
         return PDF
     for magic, media in _MAGIC:
         if head.startswith(magic):
-            if media in (ZIP, OLE):
-                return _BY_EXTENSION.get(extension(filename), media)
+            if media == ZIP:
+                return _zip_kind(data) or _BY_EXTENSION.get(extension(filename), media)
+            if media == OLE:
+                return _ole_kind(data) or _BY_EXTENSION.get(extension(filename), media)
             return media
+    if b"%PDF-" in data[:1024]:  # junk before the header, as some scanners write
+        return PDF
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
         return WEBP
     if _is_bmp(data):
@@ -111,6 +122,34 @@ def sniff(data: bytes, filename: str | None = None, declared: str | None = None)
     if not _looks_textual(head):
         return declared if declared and not declared.startswith("text/") else OCTET
     return _text_kind(head, filename, declared)
+
+
+def _zip_kind(data: bytes) -> str | None:
+    """An Excel workbook by the parts it contains, whatever it is called; None otherwise.
+
+    Only the archive's directory is read, not its members.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist()[:10_000])
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError):
+        return None
+    if "xl/workbook.xml" in names:
+        return XLSM if "xl/vbaProject.bin" in names else XLSX
+    return None
+
+
+_OLE_WORKBOOK = ("Workbook".encode("utf-16-le"), "Book".encode("utf-16-le") + b"\x00\x00")
+_OLE_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+
+
+def _ole_kind(data: bytes) -> str | None:
+    """An old Excel workbook, or a password-protected Office file, by its stream names."""
+    if _OLE_ENCRYPTED in data:
+        return ENCRYPTED_OFFICE
+    if any(name in data for name in _OLE_WORKBOOK):
+        return XLS
+    return None
 
 
 def _is_bmp(data: bytes) -> bool:
@@ -172,9 +211,10 @@ def type_description(media_type: str, filename: str | None) -> str:
         OLE: "old Microsoft Office file",
         TNEF: "Outlook winmail.dat (TNEF)",
         XML: "structured XML document (UBL, Order-X, openTRANS, …)",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel workbook",
-        "application/vnd.ms-excel.sheet.macroEnabled.12": "Excel workbook",
-        "application/vnd.ms-excel": "Excel 97-2003 workbook",
+        XLSX: "Excel workbook",
+        XLSM: "Excel workbook",
+        XLS: "Excel 97-2003 workbook",
+        ENCRYPTED_OFFICE: "password-protected Office file",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (
             "Word document"
         ),

@@ -20,6 +20,7 @@ from email.parser import BytesHeaderParser
 from intake.extract._lines import lines_of_document
 from intake.extract._text import TextLine, split_lines
 from intake.extract.offline import PO_LABELS, PO_TOKEN, PO_VALUE, labelled
+from intake.extract.structured import structured_kind
 from intake.models import Classification, Document, ParsedMessage
 
 _I = re.IGNORECASE
@@ -235,6 +236,20 @@ def _po_signal(ev: _Evidence, docs: list[tuple[Document, list[TextLine]]]) -> No
                 return
 
 
+def _structured_signals(ev: _Evidence, parsed: ParsedMessage) -> None:
+    """A structured document says what it is: a UBL Order is an order, a Factur-X an invoice."""
+    for doc in parsed.documents:
+        found = structured_kind(doc)
+        if found is None:
+            continue
+        kind, words = found
+        reason = f"{doc.origin.describe()} is {words}"
+        if kind == "order":
+            ev.add_order(0.9, reason)
+        else:  # alone, never enough to reject without a person (see reject_not_order_confidence)
+            ev.add_kind(kind, 0.85, reason)
+
+
 def classify(parsed: ParsedMessage) -> Classification:
     """Decide whether a parsed message is a purchase order, with reasons a person can read.
 
@@ -252,6 +267,7 @@ def classify(parsed: ParsedMessage) -> Classification:
     ev = _Evidence()
     _header_signals(ev, _headers(parsed), subject)
     _text_signals(ev, parsed, cut_history)
+    _structured_signals(ev, parsed)
     order = min(0.98, ev.order)
     kind, not_order = max(ev.kinds.items(), key=lambda kv: kv[1], default=(None, 0.0))
     not_order = min(0.98, not_order)

@@ -56,6 +56,26 @@ _ALIASES: dict[str, str] = {
 }
 """Folded spellings → Odoo's unit name."""
 
+_UNECE_REC20: dict[str, str] = {
+    **dict.fromkeys(("c62", "h87", "nar", "niu"), UNITS),
+    "dzn": DOZENS,
+    "kgm": "kg",
+    "grm": "g",
+    "tne": "t",
+    "lbr": "lb",
+    "onz": "oz",
+    "mtq": "m³",
+    "mtr": "m",
+    "cmt": "cm",
+    "mmt": "mm",
+    "kmt": "km",
+    "inh": "in",
+    "fot": "ft",
+    "hur": "Hours",
+}
+"""UN/ECE Recommendation 20 unit codes, as UBL, Order-X and EDIFACT orders write units."""
+_ALIASES.update(_UNECE_REC20)
+
 _CATEGORY_FACTORS: dict[str, tuple[str, Decimal]] = {
     UNITS: ("unit", Decimal(1)),
     DOZENS: ("unit", Decimal(12)),

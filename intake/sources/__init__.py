@@ -1,40 +1,47 @@
-"""Sources: where messages come from (drop folders now, IMAP mailboxes with their own module).
+"""Sources: where messages come from: drop folders (``folder.py``), mailboxes (``imap.py``).
 
 A source only brings raw messages into the store; it never processes them. Storing comes first
-so that nothing is lost whatever happens afterwards.
+so that nothing is lost whatever happens afterwards. ``poll`` is the one-shot entry point;
+``intake run`` keeps mailbox connections and IDLE watchers open through ``watch.Watch``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from intake.config import FolderSource, ImapSource
 from intake.errors import InputError
 from intake.sources.folder import list_files, message_from_file, scan
+from intake.sources.imap import Mailbox
+from intake.sources.result import PollResult
 from intake.store import AddResult, Store
 
-
-@dataclass
-class PollResult:
-    """What one poll of one source brought in."""
-
-    source: str
-    added: list[AddResult] = field(default_factory=list)
-    known: list[AddResult] = field(default_factory=list)
-    error: str | None = None
+__all__ = ["PollResult", "ingest_paths", "poll", "poll_folder"]
 
 
-def poll(source: FolderSource | ImapSource, store: Store) -> PollResult:
+def poll(
+    source: FolderSource | ImapSource,
+    store: Store,
+    should_stop: Callable[[], bool] | None = None,
+) -> PollResult:
     """Bring every new message of a source into the store and record the poll."""
+    if isinstance(source, ImapSource):
+        mailbox = Mailbox(source)
+        try:
+            result = mailbox.poll(store, should_stop)
+        finally:
+            mailbox.close()
+    else:
+        result = poll_folder(source, store)
+    store.record_poll(source.name, ok=result.error is None, error=result.error)
+    return result
+
+
+def poll_folder(source: FolderSource, store: Store) -> PollResult:
+    """Store every file of a drop folder that the store does not know yet."""
     result = PollResult(source=source.name)
     try:
-        if isinstance(source, ImapSource):
-            raise InputError(
-                f"source '{source.name}': IMAP polling is not available in this version; "
-                "use a drop folder source for now"
-            )
         if not source.path.is_dir():
             raise InputError(
                 f"source '{source.name}': folder {source.path} does not exist: create it or fix "
@@ -45,7 +52,6 @@ def poll(source: FolderSource | ImapSource, store: Store) -> PollResult:
             (result.added if added.created else result.known).append(added)
     except (OSError, InputError) as exc:
         result.error = str(exc)
-    store.record_poll(source.name, ok=result.error is None, error=result.error)
     return result
 
 

@@ -36,6 +36,7 @@ from intake.ids import new_id
 from intake.models import (
     FINAL_STATES,
     Assessment,
+    AuthenticationResults,
     Classification,
     Decision,
     ExtractedOrder,
@@ -51,8 +52,12 @@ from intake.store.schema import (
     DecisionRow,
     DocumentRow,
     ExtractionRow,
+    ImapFolderRow,
+    LlmCallRow,
     MatchRow,
     MessageRow,
+    OdooCatalogRow,
+    OdooSyncRow,
     QuotationRow,
     ReviewItemRow,
     SourcePollRow,
@@ -120,6 +125,31 @@ class SourcePoll:
 
 
 @dataclass(frozen=True)
+class ImapFolderState:
+    """Where intake stands in one IMAP folder (see ImapFolderRow)."""
+
+    uidvalidity: int
+    last_uid: int
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A quotation and where it stands on its way to Odoo."""
+
+    id: int
+    message_id: str
+    idempotency_key: str
+    target: str
+    status: str
+    attempts: int
+    odoo_id: int | None
+    odoo_name: str | None
+    last_error: str | None
+    findings: list[dict[str, Any]]
+    draft: QuotationDraft
+
+
+@dataclass(frozen=True)
 class ReviewItem:
     """A message waiting for a person."""
 
@@ -131,6 +161,29 @@ class ReviewItem:
     sender: str | None
     subject: str | None
     source_ref: str
+
+
+@dataclass(frozen=True)
+class LlmCall:
+    """One request to an LLM endpoint as the call log keeps it (``intake llm log``)."""
+
+    at: datetime
+    message_id: str | None
+    purpose: str
+    base_url: str
+    model: str
+    response_format: str
+    prompt_versions: dict[str, str]
+    request: dict[str, Any]
+    response: str | None
+    status_code: int | None
+    outcome: str
+    error: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    latency_seconds: float
+    cost: float | None
+    id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -289,6 +342,11 @@ class Store:
                 received_at=message.received_at,
                 created_at=now,
                 updated_at=now,
+                auth_results=(
+                    message.authentication.model_dump(mode="json")
+                    if message.authentication is not None
+                    else None
+                ),
             )
             session.add(row)
             self._audit(
@@ -557,11 +615,13 @@ class Store:
         quotation: QuotationDraft | None = None,
         error: str | None = None,
         failed: bool = False,
+        target: str = "store",
     ) -> MessageState:
         """Record the outcome of a message in one transaction: decision, draft or review item.
 
         Called once per message; if a decision already exists (a retry after a crash that
         happened after this commit), nothing is written twice and the stored state is returned.
+        ``target`` "odoo" stores the draft as pending for the Odoo outbox.
         """
         with self.session() as session:
             row = session.get(MessageRow, message_id)
@@ -587,10 +647,13 @@ class Store:
                     QuotationRow(
                         message_id=message_id,
                         idempotency_key=quotation.idempotency_key,
-                        target="store",
+                        target=target,
                         odoo_id=None,
                         data=quotation.model_dump(mode="json"),
                         created_at=now,
+                        # target="odoo": the outbox (intake/odoo/outbox.py) sends it later.
+                        status="pending" if target == "odoo" else "kept",
+                        attempts=0,
                     )
                 )
             elif decision.kind.value == "reject":
@@ -760,6 +823,49 @@ class Store:
             else:
                 row.last_error = error
 
+    def known_messages(
+        self, keys: Sequence[tuple[str, str | None]]
+    ) -> dict[tuple[str, str | None], AddResult]:
+        """The stored messages among these (Message-ID, sender) pairs, in one query.
+
+        Lets a mailbox recognise messages it has stored before from their headers alone, so a
+        re-sync after a UIDVALIDITY change or a restart does not download them again.
+        """
+        wanted = set(keys)
+        found: dict[tuple[str, str | None], AddResult] = {}
+        if not wanted:
+            return found
+        with self.session() as session:
+            rows = session.execute(
+                select(MessageRow.id, MessageRow.state, MessageRow.message_id, MessageRow.sender)
+                .where(MessageRow.message_id.in_(sorted({k[0] for k in wanted})))
+                .order_by(MessageRow.created_at)
+            ).all()
+        for row in rows:
+            key = (row.message_id, row.sender)
+            if key in wanted and key not in found:
+                found[key] = AddResult(row.id, False, MessageState(row.state))
+        return found
+
+    def imap_folder_state(self, source: str, folder: str) -> ImapFolderState | None:
+        """The UIDVALIDITY and last handled UID of one IMAP folder, if it was read before."""
+        with self.session() as session:
+            row = session.get(ImapFolderRow, (source, folder))
+            return ImapFolderState(row.uidvalidity, row.last_uid) if row else None
+
+    def save_imap_folder_state(
+        self, source: str, folder: str, uidvalidity: int, last_uid: int
+    ) -> None:
+        """Remember that every UID up to ``last_uid`` of the folder is stored and marked."""
+        with self.session() as session:
+            row = session.get(ImapFolderRow, (source, folder))
+            if row is None:
+                row = ImapFolderRow(source=source, folder=folder)
+                session.add(row)
+            row.uidvalidity = uidvalidity
+            row.last_uid = last_uid
+            row.updated_at = utcnow()
+
     def source_polls(self) -> list[SourcePoll]:
         """The last poll of every source ever polled."""
         with self.session() as session:
@@ -769,6 +875,238 @@ class Store:
                 )
                 for r in session.scalars(select(SourcePollRow).order_by(SourcePollRow.source))
             ]
+
+    # ------------------------------------------------------------------ LLM calls
+
+    def log_llm_call(self, call: LlmCall) -> int:
+        """Append one LLM request and its outcome to the call log; returns the row id."""
+        with self.session() as session:
+            row = LlmCallRow(
+                at=call.at,
+                message_id=call.message_id,
+                purpose=call.purpose,
+                base_url=call.base_url,
+                model=call.model,
+                response_format=call.response_format,
+                prompt_versions=dict(call.prompt_versions),
+                request=call.request,
+                response=call.response,
+                status_code=call.status_code,
+                outcome=call.outcome,
+                error=call.error,
+                prompt_tokens=call.prompt_tokens,
+                completion_tokens=call.completion_tokens,
+                latency_seconds=call.latency_seconds,
+                cost=call.cost,
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def llm_calls(self, message_id: str | None = None, limit: int | None = None) -> list[LlmCall]:
+        """Logged LLM calls, newest first, optionally for one message."""
+        with self.session() as session:
+            query = select(LlmCallRow).order_by(LlmCallRow.id.desc())
+            if message_id is not None:
+                query = query.where(LlmCallRow.message_id == message_id)
+            if limit is not None:
+                query = query.limit(limit)
+            return [_llm_call_from_row(r) for r in session.scalars(query)]
+
+    def llm_response_format(self, base_url: str, model: str) -> str | None:
+        """The response format the endpoint last answered successfully, if any (remembered)."""
+        with self.session() as session:
+            return session.scalars(
+                select(LlmCallRow.response_format)
+                .where(
+                    LlmCallRow.base_url == base_url,
+                    LlmCallRow.model == model,
+                    LlmCallRow.outcome == "ok",
+                )
+                .order_by(LlmCallRow.id.desc())
+                .limit(1)
+            ).first()
+
+    # ------------------------------------------------------------------ odoo outbox
+
+    def pending_quotations(self, limit: int = 100) -> list[OutboxItem]:
+        """Quotations waiting to be sent to Odoo, oldest first (see intake/odoo/outbox.py)."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(QuotationRow)
+                .where(QuotationRow.target == "odoo", QuotationRow.status == "pending")
+                .order_by(QuotationRow.id)
+                .limit(limit)
+            )
+            return [_outbox_item(r) for r in rows]
+
+    def outbox_item(self, message_id: str) -> OutboxItem | None:
+        """The quotation of a message with its Odoo outbox state, if it has one."""
+        with self.session() as session:
+            row = session.scalars(
+                select(QuotationRow).where(QuotationRow.message_id == message_id)
+            ).first()
+            return _outbox_item(row) if row else None
+
+    def quotation_sent(
+        self,
+        quotation_id: int,
+        odoo_id: int,
+        odoo_name: str,
+        status: str,
+        findings: list[dict[str, Any]],
+    ) -> None:
+        """Record that a quotation is in Odoo (``created`` now, or ``found`` from before)."""
+        with self.session() as session:
+            row = session.get(QuotationRow, quotation_id)
+            if row is None:
+                raise KeyError(quotation_id)
+            row.odoo_id = odoo_id
+            row.odoo_name = odoo_name
+            row.status = status
+            row.findings = findings
+            row.last_error = None
+            row.sent_at = utcnow()
+            self._audit(
+                session,
+                f"odoo_{status}",
+                row.message_id,
+                {"odoo_id": odoo_id, "name": odoo_name, "key": row.idempotency_key},
+            )
+
+    def quotation_attempt_failed(self, quotation_id: int, error: str, give_up: bool) -> None:
+        """Count a failed send; with ``give_up`` the quotation fails and goes to review."""
+        with self.session() as session:
+            row = session.get(QuotationRow, quotation_id)
+            if row is None:
+                raise KeyError(quotation_id)
+            row.attempts = (row.attempts or 0) + 1
+            row.last_error = error
+            self._audit(
+                session, "odoo_send_failed", row.message_id, {"error": error, "give_up": give_up}
+            )
+            if give_up:
+                row.status = "failed"
+                self._reopen_for_review(session, row.message_id, error)
+
+    def quotation_duplicate(
+        self, quotation_id: int, odoo_id: int, odoo_name: str, finding: dict[str, Any]
+    ) -> None:
+        """The customer's PO is already in Odoo: no second draft; a person looks instead."""
+        with self.session() as session:
+            row = session.get(QuotationRow, quotation_id)
+            if row is None:
+                raise KeyError(quotation_id)
+            row.status = "duplicate"
+            row.odoo_id = odoo_id
+            row.odoo_name = odoo_name
+            row.findings = [finding]
+            row.sent_at = utcnow()
+            self._audit(
+                session, "odoo_duplicate", row.message_id, {"odoo_id": odoo_id, "name": odoo_name}
+            )
+            self._reopen_for_review(session, row.message_id, str(finding["message"]))
+
+    def _reopen_for_review(self, session: Session, message_id: str, reason: str) -> None:
+        """Send a drafted message to review after the fact (Odoo refused or had it already)."""
+        item = session.scalars(
+            select(ReviewItemRow).where(ReviewItemRow.message_id == message_id)
+        ).first()
+        if item is None:
+            session.add(
+                ReviewItemRow(
+                    message_id=message_id, status="open", reasons=[reason], created_at=utcnow()
+                )
+            )
+        self._set_state(session, message_id, MessageState.IN_REVIEW, last_error=reason)
+
+    # ------------------------------------------------------------------ odoo catalog cache
+
+    def catalog_sync_state(
+        self, origin: str, kind: str
+    ) -> tuple[str | None, list[int], int] | None:
+        """The sync state of one kind of cached Odoo record.
+
+        Returns the newest write_date synced, the ids written at that very second (already
+        read, so the next refresh can skip them) and how many records are cached; None when
+        the kind was never synced.
+        """
+        with self.session() as session:
+            row = session.get(OdooSyncRow, (origin, kind))
+            if row is None:
+                return None
+            return row.watermark, [int(i) for i in row.boundary_ids or []], row.count
+
+    def catalog_apply(
+        self,
+        origin: str,
+        kind: str,
+        changed: Sequence[tuple[int, str | None, dict[str, Any]]],
+        live_ids: set[int] | None,
+        watermark: str | None,
+        boundary_ids: Sequence[int] = (),
+    ) -> int:
+        """Upsert changed records, drop the ones Odoo no longer has, move the watermark.
+
+        One transaction, so a sync that fails half-way leaves the previous cache intact.
+        Returns the number of records cached afterwards.
+        """
+        with self.session() as session:
+            ids = [c[0] for c in changed]
+            for chunk in range(0, len(ids), 500):
+                session.query(OdooCatalogRow).filter(
+                    OdooCatalogRow.origin == origin,
+                    OdooCatalogRow.kind == kind,
+                    OdooCatalogRow.odoo_id.in_(ids[chunk : chunk + 500]),
+                ).delete(synchronize_session=False)
+            session.add_all(
+                OdooCatalogRow(origin=origin, kind=kind, odoo_id=i, write_date=w, data=d)
+                for i, w, d in changed
+            )
+            session.flush()
+            if live_ids is not None:
+                cached = set(
+                    session.scalars(
+                        select(OdooCatalogRow.odoo_id).where(
+                            OdooCatalogRow.origin == origin, OdooCatalogRow.kind == kind
+                        )
+                    )
+                )
+                gone = sorted(cached - live_ids)
+                for chunk in range(0, len(gone), 500):
+                    session.query(OdooCatalogRow).filter(
+                        OdooCatalogRow.origin == origin,
+                        OdooCatalogRow.kind == kind,
+                        OdooCatalogRow.odoo_id.in_(gone[chunk : chunk + 500]),
+                    ).delete(synchronize_session=False)
+            count = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(OdooCatalogRow)
+                    .where(OdooCatalogRow.origin == origin, OdooCatalogRow.kind == kind)
+                )
+                or 0
+            )
+            state = session.get(OdooSyncRow, (origin, kind))
+            if state is None:
+                state = OdooSyncRow(origin=origin, kind=kind)
+                session.add(state)
+            state.watermark = watermark
+            state.boundary_ids = sorted(boundary_ids)
+            state.synced_at = utcnow()
+            state.count = count
+            return count
+
+    def catalog_records(self, origin: str, kind: str) -> list[dict[str, Any]]:
+        """Every cached record of one kind, by Odoo id."""
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(OdooCatalogRow.data)
+                    .where(OdooCatalogRow.origin == origin, OdooCatalogRow.kind == kind)
+                    .order_by(OdooCatalogRow.odoo_id)
+                )
+            )
 
 
 _StageRow = TypeVar("_StageRow", ExtractionRow, MatchRow, AssessmentRow)
@@ -791,6 +1129,44 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+def _llm_call_from_row(row: LlmCallRow) -> LlmCall:
+    return LlmCall(
+        id=row.id,
+        at=_aware(row.at) or row.at,
+        message_id=row.message_id,
+        purpose=row.purpose,
+        base_url=row.base_url,
+        model=row.model,
+        response_format=row.response_format,
+        prompt_versions=dict(row.prompt_versions),
+        request=dict(row.request),
+        response=row.response,
+        status_code=row.status_code,
+        outcome=row.outcome,
+        error=row.error,
+        prompt_tokens=row.prompt_tokens,
+        completion_tokens=row.completion_tokens,
+        latency_seconds=row.latency_seconds,
+        cost=row.cost,
+    )
+
+
+def _outbox_item(row: QuotationRow) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        message_id=row.message_id,
+        idempotency_key=row.idempotency_key,
+        target=row.target,
+        status=row.status,
+        attempts=row.attempts or 0,
+        odoo_id=row.odoo_id,
+        odoo_name=row.odoo_name,
+        last_error=row.last_error,
+        findings=list(row.findings or []),
+        draft=QuotationDraft.model_validate(row.data),
+    )
+
+
 def _message_from_row(row: MessageRow) -> Message:
     return Message(
         id=row.id,
@@ -804,7 +1180,18 @@ def _message_from_row(row: MessageRow) -> Message:
         filename=row.filename,
         received_at=_aware(row.received_at) or row.received_at,
         raw=row.raw,
+        authentication=(
+            AuthenticationResults.model_validate(row.auth_results) if row.auth_results else None
+        ),
     )
 
 
-__all__ = ["AddResult", "MessageSummary", "ReviewItem", "Store", "content_hash", "new_id"]
+__all__ = [
+    "AddResult",
+    "LlmCall",
+    "MessageSummary",
+    "ReviewItem",
+    "Store",
+    "content_hash",
+    "new_id",
+]

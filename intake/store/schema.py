@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -57,6 +58,7 @@ class MessageRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    auth_results: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class DocumentRow(Base):
@@ -135,6 +137,14 @@ class QuotationRow(Base):
     odoo_id: Mapped[int | None] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Outbox state for target="odoo" (migration 0003): kept, pending, created, found,
+    # duplicate or failed; see intake/odoo/outbox.py.
+    status: Mapped[str] = mapped_column(String(20), server_default="kept", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    odoo_name: Mapped[str | None] = mapped_column(String(100))
+    findings: Mapped[list[Any] | None] = mapped_column(JSON)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ReviewItemRow(Base):
@@ -176,6 +186,23 @@ class SourcePollRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class ImapFolderRow(Base):
+    """Where intake stands in one IMAP folder: its UIDVALIDITY and the last UID fully handled.
+
+    A UID is "handled" once its message is stored and marked in the mailbox. When the server
+    reports another UIDVALIDITY, the folder is read again from the start and every message is
+    recognised by Message-ID and content hash, so nothing is stored twice.
+    """
+
+    __tablename__ = "imap_folders"
+
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    folder: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class AuditRow(Base):
     """Append-only log of who did what, when; database triggers refuse updates and deletes."""
 
@@ -188,3 +215,56 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(100))
     message_id: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class LlmCallRow(Base):
+    """One request to an LLM endpoint: rendered prompt, raw response, tokens, latency, cost."""
+
+    __tablename__ = "llm_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    base_url: Mapped[str] = mapped_column(String(1000))
+    model: Mapped[str] = mapped_column(String(200))
+    response_format: Mapped[str] = mapped_column(String(40))
+    prompt_versions: Mapped[dict[str, Any]] = mapped_column()
+    request: Mapped[dict[str, Any]] = mapped_column()
+    response: Mapped[str | None] = mapped_column(Text)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(40))
+    error: Mapped[str | None] = mapped_column(Text)
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    latency_seconds: Mapped[float] = mapped_column(Float)
+    cost: Mapped[float | None] = mapped_column(Float)
+
+
+class OdooCatalogRow(Base):
+    """One cached Odoo record (partner, product, pricelist, unit, packaging) for matching.
+
+    ``origin`` (``url|database``) keeps two Odoo databases apart; ``data`` is the catalog
+    model's JSON, so the cache is read back without another round trip to Odoo.
+    """
+
+    __tablename__ = "odoo_catalog"
+
+    origin: Mapped[str] = mapped_column(String(300), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    odoo_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    write_date: Mapped[str | None] = mapped_column(String(30))
+    data: Mapped[dict[str, Any]] = mapped_column()
+
+
+class OdooSyncRow(Base):
+    """How far the catalog cache of one kind is synced: the newest write_date seen."""
+
+    __tablename__ = "odoo_sync"
+
+    origin: Mapped[str] = mapped_column(String(300), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    watermark: Mapped[str | None] = mapped_column(String(30))
+    boundary_ids: Mapped[list[Any] | None] = mapped_column(JSON)
+    synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    count: Mapped[int] = mapped_column(Integer)
