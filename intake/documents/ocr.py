@@ -82,10 +82,13 @@ def ocr_page(
         page = _read(gray, Path(folder), config, languages, timeout, deadline)
         if page.confidence is not None and page.confidence >= UPRIGHT_CONFIDENCE:
             return page
-        turned = _turned(gray, Path(folder), deadline, timeout)
-        if turned is None:
-            return page
-        again = _read(turned, Path(folder), config, languages, timeout, deadline)
+        try:
+            turned = _turned(gray, Path(folder), deadline, timeout)
+            if turned is None:
+                return page
+            again = _read(turned, Path(folder), config, languages, timeout, deadline)
+        except OcrFailure:
+            return page  # out of time (or tesseract failed) on the second try: keep the first
     return again if (again.confidence or 0.0) > (page.confidence or 0.0) else page
 
 
