@@ -39,7 +39,11 @@ def db_path(env: dict[str, str]) -> Path:
     return Path(env["INTAKE_STORE__URL"].removeprefix("sqlite:///"))
 
 
-def test_sample_inbox_ends_as_labelled(sample_inbox: Path, cli_env: dict[str, str]) -> None:
+def test_sample_inbox_ends_as_labelled_with_matched_quotations(
+    sample_inbox: Path, cli_env: dict[str, str]
+) -> None:
+    """One `intake process` run over the sample inbox: every message ends in its labelled state,
+    and every draft carries the labelled PO, customer and products, with each stage timed."""
     rows = process_json([sample_inbox], cli_env)
     by_file = {Path(str(r["source_ref"])).name: r for r in rows}
     expected = labels()
@@ -54,19 +58,13 @@ def test_sample_inbox_ends_as_labelled(sample_inbox: Path, cli_env: dict[str, st
             assert row["lines"] == len(order["lines"]), name
             assert row["customer"] == label["expected"]["customer_partner"], name  # type: ignore[index]
 
-
-def test_drafted_quotation_carries_matched_products(
-    sample_inbox: Path, cli_env: dict[str, str]
-) -> None:
-    process_json([sample_inbox], cli_env)
     store = Store.open(cli_env["INTAKE_STORE__URL"])
-    expected = labels()
     drafted = [s for s in store.summaries() if s.state.value == "drafted"]
     assert drafted, "the sample inbox must yield at least one draft"
     for summary in drafted:
         label = expected[Path(summary.source_ref).name]
         quotation = store.quotation(summary.id)
-        assert quotation is not None
+        assert quotation is not None, summary.source_ref
         order = label["order"]
         assert isinstance(order, dict)
         assert quotation.client_order_ref == order["po_number"]
