@@ -480,3 +480,24 @@ def test_corpus_photographed_forms(name: str) -> None:
     assert order.total_amount.value == as_decimal(want["total"])
     got = [(ln.quantity.value, ln.unit_price.value) for ln in order.lines]
     assert got == [(as_decimal(w["quantity"]), as_decimal(w["unit_price"])) for w in want["lines"]]
+
+
+# --------------------------------------------------------------------------- generated corpus
+
+GENERATED = SAMPLE_INBOX.parent / "corpus"
+GENERATED_TEXT = sorted(
+    d["file"]
+    for d in json.loads((GENERATED / "manifest.json").read_text(encoding="utf-8"))["documents"]
+    if d["kind"] in ("text-pdf", "email")
+)
+
+
+@pytest.mark.parametrize("name", GENERATED_TEXT)
+def test_generated_text_pdfs_and_emails_are_grounded(name: str) -> None:
+    """Every value the offline path reads from a generated text PDF or email body has evidence."""
+    path = GENERATED / name
+    kind = "email" if path.suffix == ".eml" else "file"
+    parsed = parse(message_from(path.read_bytes(), name, kind))
+    order = extract_offline(parsed)
+    assert order.lines, f"{name}: no lines read"
+    assert_grounded(parsed, order)

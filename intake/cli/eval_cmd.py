@@ -37,6 +37,12 @@ def register(app: typer.Typer) -> None:
             WORST_DEFAULT, "--worst", min=0, help="How many worst documents to list."
         ),
         jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Documents in parallel."),
+        kinds: list[str] = typer.Option(
+            [],
+            "--kind",
+            help="only documents of this kind in the folder's corpus manifest (text-pdf, email, "
+            "scan, fax, photo, xlsx, csv, ubl); repeat for several",
+        ),
     ) -> None:
         """Run the pipeline up to the decision on labeled documents and score it.
 
@@ -45,7 +51,8 @@ def register(app: typer.Typer) -> None:
         threshold that keeps wrong auto-drafts at most 0.5 %, stage latency, tokens and cost,
         and the worst documents with their findings. Label format: docs/labels.md.
 
-        Example: intake eval fixtures/sample-inbox --html eval.html
+        Examples: intake eval fixtures/sample-inbox --html eval.html;
+        intake eval fixtures/corpus --kind text-pdf --kind email
         """
         cfg = settings()
         if extractor not in EXTRACTORS:
@@ -60,7 +67,14 @@ def register(app: typer.Typer) -> None:
             progress(f"evaluated {done}/{total}: {run.name}")
 
         report = evaluate(
-            paths, cfg, catalog, extractor=extractor, workers=jobs, worst=worst, on_done=on_done
+            paths,
+            cfg,
+            catalog,
+            extractor=extractor,
+            workers=jobs,
+            worst=worst,
+            kinds=kinds,
+            on_done=on_done,
         )
         progress_done()
         if html is not None:

@@ -18,7 +18,7 @@ from typing import Any
 from intake.catalog import Catalog
 from intake.config import Settings
 from intake.eval.report import WORST_DEFAULT, build_report
-from intake.eval.runner import DocRun, collect, run_all
+from intake.eval.runner import DocRun, collect, only_kinds, run_all
 
 __all__ = ["evaluate"]
 
@@ -31,6 +31,7 @@ def evaluate(
     extractor: str = "offline",
     workers: int = 1,
     worst: int = WORST_DEFAULT,
+    kinds: Sequence[str] = (),
     on_done: Callable[[int, int, DocRun], None] | None = None,
 ) -> dict[str, Any]:
     """Evaluate every labeled document under ``paths`` and return the report (JSON data).
@@ -42,9 +43,12 @@ def evaluate(
         extractor: ``offline`` or ``cascade`` (see :data:`intake.eval.runner.EXTRACTORS`).
         workers: documents evaluated in parallel processes.
         worst: how many of the worst documents the report lists with their findings.
+        kinds: only documents of these kinds in the folder's corpus manifest (text-pdf, email…).
         on_done: called after each document with (done, total, run), for progress.
     """
     jobs = collect(paths)
+    if kinds:
+        jobs = only_kinds(jobs, kinds)
     runs: list[DocRun] = []
     for run in run_all(jobs, settings, catalog, extractor, workers):
         runs.append(run)
@@ -52,7 +56,7 @@ def evaluate(
             on_done(len(runs), len(jobs), run)
     return build_report(
         runs,
-        datasets=[str(p) for p in paths],
+        datasets=[f"{p} (kind: {', '.join(kinds)})" if kinds else str(p) for p in paths],
         extractor=extractor,
         settings=settings,
         worst=worst,

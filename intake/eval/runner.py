@@ -11,6 +11,7 @@ grid, which is cheap because :func:`intake.assess.decide` is a pure function.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -278,6 +279,57 @@ def collect(roots: Sequence[Path]) -> list[Job]:
             "(see docs/labels.md)"
         )
     return jobs
+
+
+MANIFEST_NAME = "manifest.json"
+"""A corpus folder's list of documents with their kind (``intake-corpus-manifest/1``, written
+by fixtures/make_corpus.py): text-pdf, scan, fax, photo, email, xlsx, csv, ubl."""
+
+
+def only_kinds(jobs: Sequence[Job], kinds: Sequence[str]) -> list[Job]:
+    """The jobs whose document the folder's manifest lists under one of ``kinds``.
+
+    Accuracy differs by how a document arrived (a text PDF against a fax of it), so a target
+    such as "field F1 on text PDFs and email bodies" needs the set cut by kind. The kind comes
+    from the corpus manifest rather than the file name, since a scan can also be a ``.pdf``.
+    """
+    wanted = set(kinds)
+    manifests: dict[Path, dict[str, str]] = {}
+    chosen: list[Job] = []
+    for job in jobs:
+        folder = job.document.parent
+        if folder not in manifests:
+            manifests[folder] = _manifest_kinds(folder)
+        kind = manifests[folder].get(job.document.name)
+        if kind is None:
+            raise InputError(
+                f"{job.document} is not listed in {folder / MANIFEST_NAME}: --kind needs every "
+                "document in the corpus manifest (regenerate it with fixtures/make_corpus.py)"
+            )
+        if kind in wanted:
+            chosen.append(job)
+    known = {kind for table in manifests.values() for kind in table.values()}
+    unknown = wanted - known
+    if unknown:
+        raise InputError(
+            f"no document of kind {', '.join(sorted(unknown))} in the manifest; "
+            f"kinds there: {', '.join(sorted(known))}"
+        )
+    return chosen
+
+
+def _manifest_kinds(folder: Path) -> dict[str, str]:
+    path = folder / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {str(d["file"]): str(d["kind"]) for d in data["documents"]}
+    except FileNotFoundError as exc:
+        raise InputError(
+            f"--kind needs a corpus manifest, and {path} does not exist: evaluate a folder made "
+            "by fixtures/make_corpus.py, or leave out --kind"
+        ) from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"cannot read the corpus manifest {path}: {exc}") from exc
 
 
 def _run_job(job: Job, settings: Settings, catalog: Catalog, extractor: str) -> DocRun:
