@@ -60,6 +60,12 @@ class CatalogProduct(BaseModel):
     active: bool = True
     uom_id: int | None = Field(default=None, description="Odoo id of ``uom``")
     packagings: tuple[CatalogPackaging, ...] = ()
+    sale_delay: float | None = Field(
+        default=None,
+        ge=0,
+        description="customer lead time in days (Odoo's sale_delay); None: the configured "
+        "default_lead_time_days applies",
+    )
 
 
 class CatalogPricelist(BaseModel):

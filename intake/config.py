@@ -34,7 +34,7 @@ from intake.errors import ConfigError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 DEFAULT_PROMPT_DIR = PACKAGE_ROOT.parent / "prompts"
-SECRET_KEYS = ("password", "api_key")
+SECRET_KEYS = ("password", "api_key", "session_secret")
 
 
 class Section(BaseModel):
@@ -286,6 +286,38 @@ class Thresholds(Section):
     draft_min_confidence: float = Field(default=0.90, ge=0, le=1)  # chosen by intake eval
     reject_not_order_confidence: float = Field(default=0.90, ge=0, le=1)
     price_deviation_warn: Decimal = Field(default=Decimal("0.10"), ge=0)
+    amount_tolerance: Decimal = Field(
+        default=Decimal("0.01"),
+        ge=0,
+        description="absolute difference accepted when amounts are checked to add up",
+    )
+    amount_relative_tolerance: Decimal = Field(
+        default=Decimal("0.005"),
+        ge=0,
+        lt=1,
+        description="relative difference (of the larger amount) accepted for the same checks",
+    )
+    quantity_outlier_z: float = Field(
+        default=3.5,
+        gt=0,
+        description="robust z-score (median/MAD of the customer's past quantities) above "
+        "which a line's quantity is unusual",
+    )
+    quantity_outlier_ratio: Decimal = Field(
+        default=Decimal(3),
+        gt=1,
+        description="an unusual quantity is also at least this many times the customer's "
+        "median for the product, or at most its 1/ratio",
+    )
+    quantity_history_min: int = Field(
+        default=3, ge=1, description="past orders of a product needed before its quantity is judged"
+    )
+    default_lead_time_days: int = Field(
+        default=7,
+        ge=0,
+        description="days needed from order to delivery when the catalog gives the product "
+        "no sale_delay",
+    )
     fields: FieldThresholds = Field(default_factory=FieldThresholds)
 
 
@@ -328,6 +360,59 @@ class RunConfig(Section):
     poll_seconds: float = Field(default=60, gt=0)
 
 
+class ReviewConfig(SecretFromFile):
+    """The review web UI (``intake review serve``); docs/review.md explains every key.
+
+    People log in with a name and password whose hash is listed under ``users`` (hashes are
+    not secrets; ``intake review hash-password`` makes one), or a reverse proxy that has
+    already authenticated them names them in ``proxy_user_header`` (``auth = "proxy"``, only
+    believed from ``trusted_proxies``). The session cookie is signed with ``session_secret``
+    (from INTAKE_REVIEW__SESSION_SECRET or ``session_secret_file``); without one, a random key
+    is generated once and kept next to a SQLite store (``review-session.key``).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=1, le=65535)
+    auth: Literal["password", "proxy"] = "password"
+    users: dict[str, str] = Field(
+        default_factory=dict, description="user name → argon2 ($argon2id$…) or scrypt hash"
+    )
+    proxy_user_header: str = Field(default="X-Forwarded-User", min_length=1)
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="client addresses whose proxy_user_header is believed (auth = proxy)",
+    )
+    session_secret: SecretStr | None = None
+    session_secret_file: Path | None = None
+    secure_cookies: bool = Field(
+        default=True, description="send the session cookie over HTTPS only (localhost is fine)"
+    )
+    session_minutes: int = Field(default=8 * 60, ge=1, le=30 * 24 * 60)
+    login_max_failures: int = Field(
+        default=5, ge=1, description="failed logins per user or address within the window"
+    )
+    login_window_seconds: int = Field(default=300, ge=1)
+    root_path: str = Field(default="", description="URL prefix when served under a sub-path")
+
+    @field_validator("users")
+    @classmethod
+    def _hashes_only(cls, users: dict[str, str]) -> dict[str, str]:
+        for name, value in users.items():
+            if not value.startswith(("$argon2", "$scrypt$")):
+                raise ValueError(
+                    f"review.users.{name} is not a password hash: store the output of "
+                    "intake review hash-password ($argon2id$…), never the password itself"
+                )
+        return users
+
+    @model_validator(mode="after")
+    def _secret_from_file(self) -> ReviewConfig:
+        from_file = self._read_secret_file(self.session_secret_file, "session_secret")
+        if from_file is not None:
+            self.session_secret = from_file
+        return self
+
+
 class Settings(BaseSettings):
     """The whole effective configuration."""
 
@@ -347,6 +432,7 @@ class Settings(BaseSettings):
     limits: Limits = Field(default_factory=Limits)
     ocr: OcrConfig = Field(default_factory=OcrConfig)
     run: RunConfig = Field(default_factory=RunConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
     prompt_dir: Path = Field(default=DEFAULT_PROMPT_DIR)
 
     @field_validator("sources")
@@ -394,7 +480,12 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
             for key in ("path", "password_file", "oauth2_token_file", "tls_ca_file"):
                 if isinstance(source.get(key), str):
                     source[key] = str(base / Path(source[key]).expanduser())
-    for section, key in (("catalog", "path"), ("llm", "api_key_file"), ("odoo", "api_key_file")):
+    for section, key in (
+        ("catalog", "path"),
+        ("llm", "api_key_file"),
+        ("odoo", "api_key_file"),
+        ("review", "session_secret_file"),
+    ):
         sect = data.get(section)
         if isinstance(sect, dict) and isinstance(sect.get(key), str):
             sect[key] = str(base / Path(sect[key]).expanduser())

@@ -258,6 +258,8 @@ class ExtractedOrder(Frozen):
     requested_delivery_date: ExtractedDate = ExtractedDate()
     currency: ExtractedText = ExtractedText()
     ship_to: ExtractedText = ExtractedText()
+    subtotal: ExtractedNumber = ExtractedNumber()
+    tax_amount: ExtractedNumber = ExtractedNumber()
     total_amount: ExtractedNumber = ExtractedNumber()
     lines: tuple[ExtractedLine, ...] = ()
     extractor: str = Field(description="which extractor produced this, with its version")
@@ -300,6 +302,13 @@ class ProductMatch(Frozen):
     score: float = Field(ge=0, le=1)
     method: str = Field(description="default_code, barcode, name_exact, name_fuzzy, …")
     alternatives: tuple[Candidate, ...] = ()
+    packaging_id: int | None = Field(
+        default=None, description="the Odoo packaging ordered in (a box of 12), if any"
+    )
+    packaging_name: str | None = None
+    packaging_qty: Decimal | None = Field(
+        default=None, description="units of ``uom`` in one packaging; list_price is per packaging"
+    )
 
 
 class MatchedLine(Frozen):
@@ -373,6 +382,10 @@ class QuotationLine(Frozen):
     quantity: Decimal | None = None
     uom: str | None = None
     price_unit: Decimal | None = None
+    packaging_id: int | None = Field(
+        default=None, description="ordered by packaging: quantity counts units, packages boxes"
+    )
+    packages: Decimal | None = None
 
 
 class QuotationDraft(Frozen):

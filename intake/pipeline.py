@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from intake.assess import assess
 from intake.assess.decide import decide
+from intake.assess.history import AssessContext, history_from_quotations
 from intake.catalog import Catalog
 from intake.config import Settings
 from intake.documents import parse_message
@@ -32,6 +33,7 @@ from intake.models import (
     Decision,
     DecisionKind,
     ExtractedOrder,
+    MatchedOrder,
     Message,
     MessageState,
     ParsedMessage,
@@ -148,14 +150,20 @@ def process(message: Message, ctx: JobContext) -> MessageState:
         matched = stages.run(
             "match",
             MessageState.MATCHED,
-            lambda: match_order(order, message.sender, ctx.catalog),
+            lambda: match_order(order, message.sender, ctx.catalog, store.learned_mappings()),
             lambda result: store.save_match(message.id, result),
             lambda: store.load_match(message.id),
         )
         assessment = stages.run(
             "assess",
             MessageState.ASSESSED,
-            lambda: assess(matched, parsed, classification, settings.thresholds),
+            lambda: assess(
+                matched,
+                parsed,
+                classification,
+                settings.thresholds,
+                assess_context(ctx, message, matched),
+            ),
             lambda result: store.save_assessment(message.id, result),
             lambda: store.load_assessment(message.id),
         )
@@ -196,6 +204,24 @@ def require_documents(parsed: ParsedMessage) -> None:
         code = parsed.problems[0].code if len(parsed.problems) == 1 else "no_readable_documents"
         raise StageError(code, f"nothing in the message could be read: {reasons}")
     raise StageError("no_readable_documents", "the message holds no readable text or attachment")
+
+
+def assess_context(ctx: JobContext, message: Message, matched: MatchedOrder) -> AssessContext:
+    """The catalog, the customer's earlier quotations and what reviewers taught, for the checks.
+
+    The history is what the store holds — every draft intake made and every order a person
+    approved — whether or not Odoo is configured; this message's own quotation never counts.
+    """
+    customer = matched.customer
+    learned = ctx.store.learned_mappings()
+    if customer is None:
+        return AssessContext(catalog=ctx.catalog, learned=learned)
+    past = ctx.store.past_quotations(customer.partner_id, exclude_message_id=message.id)
+    return AssessContext(
+        catalog=ctx.catalog,
+        history=history_from_quotations(customer.partner_id, past),
+        learned=learned,
+    )
 
 
 def classify_and_extract(

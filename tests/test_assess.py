@@ -734,3 +734,30 @@ def test_reasons_are_ordered_by_severity() -> None:
     assert {"quantity_missing", "po_number_missing", "classification_unsure"} <= set(
         codes(assessment)
     )
+
+
+# --------------------------------------------------------------------------- history statistics
+
+
+def test_robust_outlier_needs_both_a_high_z_score_and_a_large_ratio() -> None:
+    from intake.assess.history import robust_outlier
+
+    past = [Decimal(q) for q in (20, 22, 18, 25, 20)]
+    far = robust_outlier(Decimal(200), past, 3.5, Decimal(3))
+    assert far is not None and far.median == 20 and far.ratio == 10
+    assert far.z is not None and far.z > 3.5
+    # 2.5x is a large z-score for so steady a customer, but not "far outside"
+    assert robust_outlier(Decimal(50), past, 3.5, Decimal(3)) is None
+    # a tenth of the usual is as suspicious as ten times it
+    low = robust_outlier(Decimal(2), past, 3.5, Decimal(3))
+    assert low is not None and low.ratio == Decimal("0.1")
+
+
+def test_robust_outlier_when_every_earlier_quantity_is_the_same() -> None:
+    from intake.assess.history import robust_outlier
+
+    same = [Decimal(10)] * 4
+    flagged = robust_outlier(Decimal(100), same, 3.5, Decimal(3))
+    assert flagged is not None and flagged.z is None and flagged.mad == 0
+    assert robust_outlier(Decimal(11), same, 3.5, Decimal(3)) is None
+    assert robust_outlier(Decimal(100), [], 3.5, Decimal(3)) is None

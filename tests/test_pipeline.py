@@ -144,10 +144,10 @@ def test_a_stage_that_raises_sends_only_that_message_to_review(
     ctx = open_context(load_settings(None))
     real_match = pipeline.match_order
 
-    def flaky_match(order, sender, catalog):  # type: ignore[no-untyped-def]
+    def flaky_match(order, sender, catalog, learned=None):  # type: ignore[no-untyped-def]
         if sender and "brandon.freeman" in sender:
             raise RuntimeError("catalog index corrupted")
-        return real_match(order, sender, catalog)
+        return real_match(order, sender, catalog, learned)
 
     monkeypatch.setattr(pipeline, "match_order", flaky_match)
     ingest_paths([sample_inbox], ctx.store)

@@ -14,9 +14,14 @@ Finding codes (severity):
 - ``product_unmatched``, ``product_uncertain``, ``uom_unknown`` (warn).
 - ``quantity_missing``, ``quantity_not_positive`` (block); ``quantity_fractional``,
   ``quantity_implausible`` (warn).
-- ``price_deviation``, ``line_total_mismatch``, ``order_total_mismatch`` (warn).
-- ``po_number_missing``, ``low_confidence``, ``delivery_date_past`` (warn).
-- ``duplicate_product`` (info).
+- ``price_deviation``, ``line_total_mismatch``, ``subtotal_mismatch``, ``tax_total_mismatch``,
+  ``order_total_mismatch`` (warn; tolerance ``amount_tolerance`` / ``amount_relative_tolerance``).
+- ``po_number_missing``, ``low_confidence``, ``delivery_date_past``,
+  ``delivery_inside_lead_time`` (warn).
+- ``duplicate_product``, ``product_first_order`` (info).
+- Against the context (:mod:`intake.assess.anomalies`): ``sender_dmarc_fail`` (block),
+  ``sender_not_customer``, ``currency_mismatch``, ``ship_to_new_address``, ``quantity_unusual``
+  (warn), ``duplicate_po`` (block).
 - ``instructions_in_document`` (warn): text addressed to an AI or to the order system (prompt
   injection, :mod:`intake.assess.injection`); it is never followed.
 - ``llm_invalid``, ``llm_refused``, ``llm_truncated``, ``llm_budget``, ``llm_rejected`` (warn),
@@ -25,7 +30,8 @@ Finding codes (severity):
 
 The overall confidence is ``sqrt(E × sqrt(C × P)) × 0.85^warns``, capped at 0.25 when anything
 blocks: E the mean extraction confidence of the key fields, C the customer match score, P the
-mean product match score; :mod:`intake.assess.confidence` spells it out.
+mean product match score; :mod:`intake.assess.confidence` spells it out. docs/findings.md
+lists every code with what triggers it, its config knob and its test.
 """
 
 from __future__ import annotations

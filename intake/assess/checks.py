@@ -12,8 +12,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from intake.assess.anomalies import check_anomalies
 from intake.assess.confidence import overall_confidence
 from intake.assess.grounding import check_grounding, show
+from intake.assess.history import AssessContext
 from intake.assess.injection import check_instructions
 from intake.config import Thresholds
 from intake.match.uom import UNITS, normalize_uom
@@ -34,9 +36,6 @@ from intake.models import (
 QUANTITY_IMPLAUSIBLE = Decimal(10000)
 """A quantity above this is more often a misread code or price than a real order."""
 
-AMOUNT_TOLERANCE = Decimal("0.01")
-AMOUNT_RELATIVE_TOLERANCE = Decimal("0.005")
-
 _SEVERITY_ORDER = {Severity.BLOCK: 0, Severity.WARN: 1, Severity.INFO: 2}
 
 
@@ -45,6 +44,7 @@ def assess(
     parsed: ParsedMessage,
     classification: Classification,
     thresholds: Thresholds,
+    context: AssessContext | None = None,
 ) -> Assessment:
     """Run every check on ``matched`` and compute the overall confidence.
 
@@ -52,7 +52,9 @@ def assess(
         matched: the order with its customer and products resolved.
         parsed: the parsed message the order was extracted from (evidence is checked in it).
         classification: whether the message is an order at all.
-        thresholds: per-field minimum confidences and the price deviation to warn about.
+        thresholds: per-field minimum confidences, deviations and tolerances.
+        context: the catalog and the customer's earlier orders; the checks that need them
+            (sender, currency, lead time, ship-to, duplicate PO, history) are skipped without.
 
     Returns:
         The assessment; its findings are ordered block, warn, info, then by check.
@@ -67,7 +69,9 @@ def assess(
     findings += _check_customer(matched, parsed, thresholds)
     findings += _check_header(matched, parsed)
     findings += _check_lines(matched, thresholds)
-    findings += _check_order_total(matched)
+    findings += _check_totals(matched, thresholds)
+    if classification.label != "not_order":
+        findings += check_anomalies(matched, parsed, context or AssessContext(), thresholds)
     findings += _check_low_confidence(matched, thresholds, {f.field for f in grounding})
     findings.sort(key=lambda f: _SEVERITY_ORDER[f.severity])
     return Assessment(
@@ -213,7 +217,7 @@ def _check_lines(matched: MatchedOrder, thresholds: Thresholds) -> list[Finding]
         findings += _check_product(i, ml, thresholds)
         findings += _check_quantity(i, ml)
         findings += _check_price(i, ml, thresholds)
-        findings += _check_line_total(i, ml.line)
+        findings += _check_line_total(i, ml.line, thresholds)
         if ml.product is not None:
             first = seen.setdefault(ml.product.product_id, i)
             if first != i:
@@ -342,12 +346,12 @@ def _check_price(i: int, ml: MatchedLine, thresholds: Thresholds) -> list[Findin
     ]
 
 
-def _check_line_total(i: int, line: ExtractedLine) -> list[Finding]:
+def _check_line_total(i: int, line: ExtractedLine, thresholds: Thresholds) -> list[Finding]:
     quantity, price, total = line.quantity.value, line.unit_price.value, line.line_total.value
     if quantity is None or price is None or total is None:
         return []
     computed = quantity * price
-    if _close(computed, total):
+    if _close(computed, total, thresholds):
         return []
     return [
         Finding(
@@ -360,11 +364,74 @@ def _check_line_total(i: int, line: ExtractedLine) -> list[Finding]:
     ]
 
 
-def _check_order_total(matched: MatchedOrder) -> list[Finding]:
+def _check_totals(matched: MatchedOrder, thresholds: Thresholds) -> list[Finding]:
+    """The printed amounts must add up: lines to the subtotal, subtotal plus tax to the total.
+
+    Without a printed subtotal the lines (plus the tax, when printed) are compared with the
+    total directly. A line without any amount makes the sums uncheckable and skips them.
+    """
     order = matched.order
-    total = order.total_amount.value
-    if total is None or not order.lines:
-        return []
+    subtotal, tax, total = (
+        order.subtotal.value,
+        order.tax_amount.value,
+        order.total_amount.value,
+    )
+    findings: list[Finding] = []
+    lines_sum = _lines_sum(matched)
+    if subtotal is not None:
+        if lines_sum is not None and not _close(lines_sum, subtotal, thresholds):
+            findings.append(
+                Finding(
+                    code="subtotal_mismatch",
+                    severity=Severity.WARN,
+                    message=f"The lines add up to {_amount(lines_sum)}, but the subtotal reads "
+                    f"{subtotal}{_hint(subtotal, lines_sum)}; check for missing or misread "
+                    "lines.",
+                    field="subtotal",
+                )
+            )
+        if total is not None:
+            expected = subtotal + (tax or Decimal(0))
+            if not _close(expected, total, thresholds):
+                what = (
+                    f"subtotal {subtotal} + tax {tax}"
+                    if tax is not None
+                    else f"subtotal {subtotal}"
+                )
+                findings.append(
+                    Finding(
+                        code="tax_total_mismatch",
+                        severity=Severity.WARN,
+                        message=f"The {what} = {_amount(expected)}, but the order total reads "
+                        f"{total}; check the tax and the total (shipping or a discount may be "
+                        "missing from the order).",
+                        field="total_amount",
+                    )
+                )
+        return findings
+    if total is None or lines_sum is None:
+        return findings
+    expected = lines_sum + (tax or Decimal(0))
+    if _close(expected, total, thresholds):
+        return findings
+    with_tax = f" plus tax {tax}" if tax is not None else ""
+    findings.append(
+        Finding(
+            code="order_total_mismatch",
+            severity=Severity.WARN,
+            message=f"The lines{with_tax} add up to {_amount(expected)}, but the order total "
+            f"reads {total}{_hint(total, expected)}; check for missing or misread lines.",
+            field="total_amount",
+        )
+    )
+    return findings
+
+
+def _lines_sum(matched: MatchedOrder) -> Decimal | None:
+    """The sum of the line amounts (quantity × price where no amount is printed), or None."""
+    order = matched.order
+    if not order.lines:
+        return None
     amounts: list[Decimal] = []
     for line in order.lines:
         if line.line_total.value is not None:
@@ -372,24 +439,16 @@ def _check_order_total(matched: MatchedOrder) -> list[Finding]:
         elif line.quantity.value is not None and line.unit_price.value is not None:
             amounts.append(line.quantity.value * line.unit_price.value)
         else:
-            return []  # a line without any amount: the sum cannot be checked
-    lines_sum = sum(amounts, Decimal(0))
-    if _close(lines_sum, total):
-        return []
-    hint = (
-        " (the total may include tax or shipping)"
-        if total > lines_sum
+            return None  # a line without any amount: the sum cannot be checked
+    return sum(amounts, Decimal(0))
+
+
+def _hint(printed: Decimal, computed: Decimal) -> str:
+    return (
+        " (the printed amount may include tax or shipping)"
+        if printed > computed
         else " (a line may be counted twice or misread)"
     )
-    return [
-        Finding(
-            code="order_total_mismatch",
-            severity=Severity.WARN,
-            message=f"The lines add up to {_amount(lines_sum)}, but the order total reads {total}"
-            f"{hint}; check for missing or misread lines.",
-            field="total_amount",
-        )
-    ]
 
 
 # --------------------------------------------------------------------------- confidence
@@ -448,9 +507,16 @@ def _check_low_confidence(
 # --------------------------------------------------------------------------- helpers
 
 
-def _close(a: Decimal, b: Decimal) -> bool:
-    """Equal within 0.01 or 0.5 % of the larger amount (rounding on the customer's side)."""
-    tolerance = max(AMOUNT_TOLERANCE, AMOUNT_RELATIVE_TOLERANCE * max(abs(a), abs(b)))
+def _close(a: Decimal, b: Decimal, thresholds: Thresholds) -> bool:
+    """Equal within the configured tolerance (rounding on the customer's side).
+
+    ``thresholds.amount_tolerance`` absolute, or ``amount_relative_tolerance`` of the larger
+    amount, whichever is more generous (0.01 and 0.5 % by default).
+    """
+    tolerance = max(
+        thresholds.amount_tolerance,
+        thresholds.amount_relative_tolerance * max(abs(a), abs(b)),
+    )
     return abs(a - b) <= tolerance
 
 

@@ -99,6 +99,8 @@ def order_fields(order: ExtractedOrder) -> Iterator[OrderField]:
     )
     yield OrderField("currency", "Currency", order.currency, False)
     yield OrderField("ship_to", "Ship-to address", order.ship_to, False)
+    yield OrderField("subtotal", "Subtotal", order.subtotal, False)
+    yield OrderField("tax_amount", "Tax amount", order.tax_amount, False)
     yield OrderField("total_amount", "Order total", order.total_amount, False)
     for i, line in enumerate(order.lines):
         n = i + 1

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from intake.cli import config_cmd, doctor, eval_cmd, llm_cmd, processing, status
+from intake.cli import config_cmd, doctor, eval_cmd, llm_cmd, processing, review_cmd, status
 from intake.cli.common import state
 from intake.errors import IntakeError
 
@@ -56,6 +56,7 @@ def _global_options(
 
 processing.register(app)
 status.register(app)
+review_cmd.register(status.review_app)
 app.add_typer(status.review_app, name="review")
 app.add_typer(config_cmd.config_app, name="config")
 doctor.register(app)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from intake.assess import assess, decide
+from intake.assess.history import AssessContext
 from intake.catalog import Catalog
 from intake.config import Settings
 from intake.documents import parse_message
@@ -217,7 +218,10 @@ def run_document(
         matched = timer.timed("match", lambda: match_order(order, message.sender, catalog))
         run.matched = matched
         assessment = timer.timed(
-            "assess", lambda: assess(matched, parsed, classification, thresholds)
+            "assess",
+            lambda: assess(
+                matched, parsed, classification, thresholds, AssessContext(catalog=catalog)
+            ),
         )
         run.assessment = assessment
         run.decision = timer.timed("decide", lambda: decide(assessment, classification, thresholds))

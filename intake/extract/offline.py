@@ -101,6 +101,25 @@ TOTAL_LABELS = _labels(
     (r"amount\s+due|gesamtbetrag|gesamtsumme|total\s+due", 0.85),
     (r"total(?!\s+(?:qty|quantity|tax|before|units|items|weight|pieces))", 0.8),
 )
+SUBTOTAL_LABELS = _labels(
+    (
+        r"sub-?\s*total|net\s+total|total\s+(?:net|before\s+tax|excl(?:\.|uding)?\s+"
+        r"(?:tax|vat))|net\s+amount|zwischensumme|nettobetrag|summe\s+netto",
+        0.85,
+    ),
+)
+TAX_LABELS = _labels(
+    (
+        r"(?:sales\s+)?tax(?!\s*(?:id|no\b|nr|number|exempt|code|rate))|"
+        r"vat(?!\s*(?:id|no\b|nr|number|reg))|mwst|ust\b|gst(?!in)",
+        0.8,
+    ),
+)
+_NOT_A_TAX_LINE = re.compile(
+    r"\b(?:sub-?\s*total|grand\s+total|incl(?:\.|uding)?|excl(?:\.|uding)?|before\s+tax)\b|"
+    r"\btotal\b(?!\s+(?:tax|vat))",
+    re.IGNORECASE,
+)
 VAT_LABELS = _labels(
     (
         r"(?:vat|tva|iva|btw|mwst|ust|gst)(?:[\s.-]*(?:id|no|nr|number|reg(?:istration)?))*\.?|"
@@ -420,14 +439,27 @@ def _money_like(text: str, m: re.Match[str]) -> bool:
     )
 
 
+_SUBTOTAL_LINE = re.compile(r"sub-?\s*total", re.IGNORECASE)
+
+
 def _total(docs: list[tuple[Document, list[TextLine]]]) -> ExtractedNumber:
+    # Later totals (the grand total at the foot) beat earlier ones.
+    return _labelled_amount(docs, TOTAL_LABELS, skip=_SUBTOTAL_LINE)
+
+
+def _labelled_amount(
+    docs: list[tuple[Document, list[TextLine]]],
+    labels: tuple[tuple[re.Pattern[str], float], ...],
+    skip: re.Pattern[str] | None = None,
+) -> ExtractedNumber:
+    """An amount printed after one of ``labels`` (subtotal, tax): the last on its line."""
     cands: list[_Found] = []
     for doc, lines in docs:
         comma = uses_decimal_comma(doc.text)
         for line in lines:
-            if line.quoted or re.search(r"sub-?\s*total", line.text, re.IGNORECASE):
+            if line.quoted or (skip is not None and skip.search(line.text)):
                 continue
-            for pattern, conf in TOTAL_LABELS:
+            for pattern, conf in labels:
                 lm = pattern.search(line.text)
                 if lm is None:
                     continue
@@ -442,7 +474,6 @@ def _total(docs: list[tuple[Document, list[TextLine]]]) -> ExtractedNumber:
                 m, value = nums[-1]
                 assert value is not None
                 start = line.start + m.start()
-                # Later totals (the grand total at the foot) beat earlier ones.
                 rank = 0.001 * (line.start / max(1, len(doc.text)))
                 cands.append(_Found(value, conf, doc, start, start + len(m.group(0)), rank))
                 break
@@ -781,6 +812,8 @@ def extract_offline(parsed: ParsedMessage) -> ExtractedOrder:
         requested_delivery_date=_dates(docs, DELIVERY_DATE_LABELS, currency.value),
         currency=currency,
         ship_to=_ship_to(docs),
+        subtotal=_labelled_amount(docs, SUBTOTAL_LABELS),
+        tax_amount=_labelled_amount(docs, TAX_LABELS, skip=_NOT_A_TAX_LINE),
         total_amount=_total(docs),
         lines=_order_lines(parsed, cut_history),
         extractor=EXTRACTOR,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from intake.catalog import Catalog, CatalogPartner
+from intake.match.learned import LearnedMappings
 from intake.match.text import normalize_text
 
 
@@ -42,13 +43,23 @@ def _score(partner: CatalogPartner, haystack: str) -> float:
     return 0.6
 
 
-def match_ship_to(ship_to: str | None, customer_id: int, catalog: Catalog) -> ShipToMatch | None:
+def match_ship_to(
+    ship_to: str | None,
+    customer_id: int,
+    catalog: Catalog,
+    learned: LearnedMappings | None = None,
+) -> ShipToMatch | None:
     """The delivery address of ``customer_id`` that ``ship_to`` names, or a 'new address'.
 
-    Returns None when the order has no ship-to text (Odoo's default delivery address is used).
+    A ship-to text a reviewer mapped to an address of this customer (``learned``) gets that
+    address first. Returns None when the order has no ship-to text (Odoo's default delivery
+    address is used).
     """
     if not ship_to or not ship_to.strip():
         return None
+    taught = learned.delivery_for(customer_id, ship_to) if learned else None
+    if taught is not None and catalog.partner(taught) is not None:
+        return ShipToMatch(taught, 1.0, "learned", ship_to)
     haystack = normalize_text(ship_to)
     company = catalog.partner(customer_id)
     children = [

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from intake.catalog import Catalog, CatalogProduct
 from intake.match.text import (
@@ -35,7 +36,7 @@ from intake.match.text import (
     normalize_text,
     tokens,
 )
-from intake.match.uom import normalize_uom, uom_factor
+from intake.match.uom import find_packaging, normalize_uom, uom_factor
 from intake.models import Candidate, ExtractedLine, ProductMatch
 
 SCORE_CODE = 1.0
@@ -135,17 +136,35 @@ def match_line(line: ExtractedLine, index: ProductIndex) -> ProductMatch | None:
     if hit is None:
         return None
     product = hit.product
-    uom, list_price = _ordered_uom(line, product)
     return ProductMatch(
         product_id=product.id,
         default_code=product.default_code,
         name=product.name,
-        uom=uom,
-        list_price=list_price,
         score=round(hit.score, 4),
         method=hit.method,
         alternatives=hit.alternatives,
+        **ordered_unit(line, product),
     )
+
+
+def ordered_unit(line: ExtractedLine, product: CatalogProduct) -> dict[str, Any]:
+    """The unit fields of a :class:`ProductMatch`: unit, list price per ordered unit, packaging.
+
+    A line ordered by one of the product's packagings ("3 box of 12") keeps the product's unit
+    and prices one packaging (12 × the unit's list price), so the customer's price per box
+    compares like with like; the quotation then asks Odoo for 36 units in 3 packagings.
+    """
+    packaging = find_packaging(line.uom.value or "", product.packagings)
+    if packaging is not None and packaging.qty > 0:
+        return {
+            "uom": product.uom,
+            "list_price": product.list_price * packaging.qty,
+            "packaging_id": packaging.id,
+            "packaging_name": packaging.name,
+            "packaging_qty": packaging.qty,
+        }
+    uom, list_price = ordered_uom(line, product)
+    return {"uom": uom, "list_price": list_price}
 
 
 def _find(line: ExtractedLine, index: ProductIndex) -> _Hit | None:
@@ -233,7 +252,7 @@ def _fuzzy(text: str, index: ProductIndex) -> _Hit | None:
     return _Hit(product, sim * factor, "name_fuzzy", alternatives[:MAX_ALTERNATIVES])
 
 
-def _ordered_uom(line: ExtractedLine, product: CatalogProduct) -> tuple[str, Decimal]:
+def ordered_uom(line: ExtractedLine, product: CatalogProduct) -> tuple[str, Decimal]:
     """The unit of the quotation line and the list price of one such unit.
 
     The customer's unit is used when Odoo can convert it to the product's (Dozens for a

@@ -116,6 +116,7 @@ def send_one(
         assessment.matched.order.ship_to.value if assessment else None,
         _commercial(catalog, draft.partner_id),
         catalog,
+        store.learned_mappings(),
     )
     existing = client.execute(
         "sale.order",
@@ -155,7 +156,8 @@ def send_one(
     )[0]
     name = str(order["name"])
     findings = _prices(client, settings, item, order_id)
-    findings += ship_to_findings(ship_to)
+    raised = {f.code for f in assessment.findings} if assessment is not None else set()
+    findings += [f for f in ship_to_findings(ship_to) if f.code not in raised]  # said once
     if assessment is not None:
         findings = [f for f in assessment.findings if f.severity is not Severity.INFO] + findings
     attachment_ids = _attach(client, order_id, message)

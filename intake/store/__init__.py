@@ -14,6 +14,7 @@ Alembic migrations in ``migrations/`` whenever the store is opened.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 from collections.abc import Iterator, Sequence
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from intake.config import mask_url
 from intake.errors import StoreError
 from intake.ids import new_id
+from intake.match.learned import LearnedMappings
 from intake.models import (
     FINAL_STATES,
     Assessment,
@@ -53,6 +55,8 @@ from intake.store.schema import (
     DocumentRow,
     ExtractionRow,
     ImapFolderRow,
+    LabeledExampleRow,
+    LearnedMappingRow,
     LlmCallRow,
     MatchRow,
     MessageRow,
@@ -147,6 +151,16 @@ class OutboxItem:
     last_error: str | None
     findings: list[dict[str, Any]]
     draft: QuotationDraft
+
+
+@dataclass(frozen=True)
+class PastQuotation:
+    """An earlier order of a customer: the quotation intake made (or a person approved)."""
+
+    message_id: str
+    draft: QuotationDraft
+    ship_to: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -688,6 +702,42 @@ class Store:
             ).first()
             return QuotationDraft.model_validate(row.data) if row else None
 
+    def past_quotations(
+        self, partner_id: int, exclude_message_id: str | None = None, limit: int = 500
+    ) -> list[PastQuotation]:
+        """The customer's earlier quotations, newest first: the order history the checks use.
+
+        Every quotation counts (kept in the store, sent to Odoo or waiting for it) except one
+        Odoo refused as a duplicate PO. ``ship_to`` is the ship-to text of the order it was
+        made from, read from the message's newest matched order.
+        """
+        with self.session() as session:
+            query = (
+                select(QuotationRow)
+                .where(QuotationRow.data["partner_id"].as_integer() == partner_id)
+                .where(QuotationRow.status != "duplicate")
+                .order_by(QuotationRow.id.desc())
+                .limit(limit)
+            )
+            if exclude_message_id is not None:
+                query = query.where(QuotationRow.message_id != exclude_message_id)
+            past: list[PastQuotation] = []
+            for row in session.scalars(query):
+                match = _newest(session, MatchRow, row.message_id)
+                ship_to = None
+                if match is not None:
+                    value = (match.data.get("order") or {}).get("ship_to") or {}
+                    ship_to = value.get("value") if isinstance(value, dict) else None
+                past.append(
+                    PastQuotation(
+                        message_id=row.message_id,
+                        draft=QuotationDraft.model_validate(row.data),
+                        ship_to=ship_to if isinstance(ship_to, str) else None,
+                        created_at=_aware(row.created_at) or row.created_at,
+                    )
+                )
+            return past
+
     def count_quotations(self) -> int:
         """Number of draft quotations ever made."""
         with self.session() as session:
@@ -805,6 +855,47 @@ class Store:
     def review_item(self, item_id: int) -> ReviewItem | None:
         """One review item by id."""
         return next((i for i in self.review_items(status=None) if i.id == item_id), None)
+
+    # ------------------------------------------------------------------ learned in review
+
+    def learned_mappings(self) -> LearnedMappings:
+        """Every mapping people taught in review, for the matcher (intake/match/learned.py)."""
+        with self.session() as session:
+            rows = session.execute(
+                select(
+                    LearnedMappingRow.kind,
+                    LearnedMappingRow.partner_id,
+                    LearnedMappingRow.key,
+                    LearnedMappingRow.target_id,
+                )
+            ).all()
+        return LearnedMappings({(r.kind, r.partner_id, r.key): r.target_id for r in rows})
+
+    def approved_examples(self, sender: str | None, limit: int = 3) -> list[tuple[str, str]]:
+        """Orders people approved from this sender, newest first, as (document text, JSON).
+
+        The shape the LLM extractor's ``examples`` takes; empty for an unknown sender.
+        """
+        if not sender:
+            return []
+        with self.session() as session:
+            rows = list(
+                session.scalars(
+                    select(LabeledExampleRow)
+                    .where(LabeledExampleRow.sender == sender)
+                    .order_by(LabeledExampleRow.id.desc())
+                    .limit(limit)
+                )
+            )
+            examples = []
+            for row in rows:
+                texts = session.scalars(
+                    select(DocumentRow.text)
+                    .where(DocumentRow.message_id == row.message_id)
+                    .order_by(DocumentRow.id)
+                )
+                examples.append(("\f".join(texts), json.dumps(row.corrected, sort_keys=True)))
+            return examples
 
     # ------------------------------------------------------------------ sources
 

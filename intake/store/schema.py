@@ -159,6 +159,8 @@ class ReviewItemRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(String(200))
+    # Migration 0005: why a person rejected it, or what they approved (see intake/review).
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class StageTimingRow(Base):
@@ -268,3 +270,45 @@ class OdooSyncRow(Base):
     boundary_ids: Mapped[list[Any] | None] = mapped_column(JSON)
     synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     count: Mapped[int] = mapped_column(Integer)
+
+
+class LabeledExampleRow(Base):
+    """An order as a person approved it in review: the label for evaluation and LLM hints.
+
+    ``original`` is what intake extracted, ``corrected`` the ExtractedOrder the person
+    approved (both as model JSON), so evaluation can score the extractor against people.
+    """
+
+    __tablename__ = "labeled_examples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), index=True)
+    sender: Mapped[str | None] = mapped_column(String(1000), index=True)
+    partner_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    original: Mapped[dict[str, Any]] = mapped_column()
+    corrected: Mapped[dict[str, Any]] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LearnedMappingRow(Base):
+    """What a person taught intake: this customer's code means that product, and so on.
+
+    ``kind`` is ``product_code`` (customer's product code → product id) or ``ship_to``
+    (ship-to text → delivery partner id); ``key`` is the normalised customer text. The
+    matcher consults these before its own rules (intake/match/learned.py).
+    """
+
+    __tablename__ = "learned_mappings"
+    __table_args__ = (UniqueConstraint("kind", "partner_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    partner_id: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(500))
+    target_id: Mapped[int] = mapped_column(Integer)
+    target_name: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

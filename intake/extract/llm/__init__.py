@@ -29,4 +29,11 @@ def llm_for_message(
         call_log=store.log_llm_call if store is not None else None,
         remembered=store.llm_response_format if store is not None else None,
     )
-    return LlmExtractor(client, PromptSet(settings.prompt_dir), settings.llm, message_id)
+    return LlmExtractor(
+        client,
+        PromptSet(settings.prompt_dir),
+        settings.llm,
+        message_id,
+        # orders people approved from the same sender in review (intake/review) are examples
+        examples=store.approved_examples if store is not None else None,
+    )
