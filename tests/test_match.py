@@ -474,3 +474,93 @@ def test_sample_catalog_from_odoo_demo_data() -> None:
         "email_domain",
     )
     assert shared_domain.customer is None
+
+
+# --------------------------------------------------------------------------- packagings
+
+
+def _packaged_product() -> CatalogProduct:
+    from intake.catalog import CatalogPackaging
+
+    return product(
+        90,
+        "SCREW-4",
+        "Wood screw 4 mm",
+        "0.50",
+        packagings=(
+            CatalogPackaging(id=501, name="Box of 12", qty=Decimal(12)),
+            CatalogPackaging(id=502, name="Carton 144", qty=Decimal(144)),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "packaging_id"),
+    [
+        ("box of 12", 501),
+        ("Box of 12", 501),
+        ("12er Karton", 501),  # a package word and a count one packaging holds
+        ("ctn/144", 502),
+        ("carton", 502),  # one packaging named by that word
+        ("box", 501),
+        ("pcs", None),  # a unit, not a package
+        ("box of 10", None),  # no packaging holds 10: never guess a multiplier
+        ("dozen", None),  # Dozens is a unit Odoo converts, not a packaging
+        ("", None),
+    ],
+)
+def test_written_unit_selects_a_packaging_only_when_it_is_clear(
+    written: str, packaging_id: int | None
+) -> None:
+    from intake.match.uom import find_packaging
+
+    found = find_packaging(written, _packaged_product().packagings)
+    assert (found.id if found else None) == packaging_id
+
+
+def test_a_line_ordered_by_the_box_becomes_units_in_packagings_on_the_quotation() -> None:
+    from datetime import UTC, datetime
+
+    from intake.match.product import ProductIndex, match_line
+    from intake.models import Assessment, ExtractedNumber, MatchedLine, Message
+    from intake.odoo.quotation import build_quotation
+
+    screws = _packaged_product()
+    line = ExtractedLine(
+        product_code=ExtractedText(value="SCREW-4", confidence=0.95),
+        quantity=ExtractedNumber(value=Decimal(3), confidence=0.95),
+        uom=ExtractedText(value="box of 12", confidence=0.95),
+        unit_price=ExtractedNumber(value=Decimal("6.00"), confidence=0.95),
+    )
+    index = ProductIndex.build(Catalog(partners=CATALOG.partners, products=(screws,)))
+    match = match_line(line, index)
+    assert match is not None and match.packaging_id == 501 and match.packaging_qty == 12
+    assert match.uom == "Units" and match.list_price == Decimal("6.00")  # per box
+
+    matched = match_order(
+        ExtractedOrder(lines=(line,), extractor="test"),
+        "douglas.fletcher51@example.com",
+        Catalog(partners=CATALOG.partners, products=(screws,)),
+    )
+    message = Message(
+        id="m1",
+        source="test",
+        source_ref="order.eml",
+        kind="email",
+        message_id=None,
+        content_hash="0" * 64,
+        received_at=datetime(2025, 1, 1, tzinfo=UTC),
+        raw=b"x",
+    )
+    assessment = Assessment(
+        matched=MatchedOrder(
+            order=matched.order,
+            customer=matched.customer,
+            lines=(MatchedLine(line=line, product=match),),
+        ),
+        findings=(),
+        confidence=0.95,
+    )
+    [quoted] = build_quotation(message, assessment).lines
+    assert quoted.quantity == 36 and quoted.packages == 3 and quoted.packaging_id == 501
+    assert quoted.price_unit == Decimal("0.5000")  # the customer's price per unit

@@ -311,6 +311,60 @@ def test_draft_quotation_lands_in_odoo_with_everything(odoo: Odoo) -> None:
     assert activities == 1  # warnings → a to-do for the salesperson
 
 
+def test_line_ordered_by_the_box_becomes_units_in_a_packaging(odoo: Odoo) -> None:
+    """ "3 box of 12" of a product with a "Box of 12" packaging → 36 units in 3 packagings."""
+    client, store = odoo.client, odoo.store
+    chair = next(p for p in odoo.catalog.products if p.default_code == "E-COM12")
+    existing = client.execute(
+        "product.packaging",
+        "search",
+        [("product_id", "=", chair.id), ("name", "=", "Box of 12")],
+    )
+    if not existing:
+        client.execute(
+            "product.packaging", "create", {"name": "Box of 12", "qty": 12, "product_id": chair.id}
+        )
+    sync_catalog(client, store)
+    catalog = cached_catalog(store, client.origin)
+    assert catalog is not None
+    packed = next(p for p in catalog.products if p.id == chair.id)
+    assert [(p.name, p.qty) for p in packed.packagings] == [("Box of 12", Decimal(12))]
+    odoo.catalog = catalog
+
+    raw = make_email("T-BOX-1", DECO_SENDER, "3 boxes of 12 conference chairs")
+    key = idempotency_key_of(raw)
+    remove_orders(client, [key], ["T-BOX-1"])
+    order = ExtractedOrder(
+        customer_name=T("Deco Addict"),
+        po_number=T("T-BOX-1"),
+        lines=(
+            ExtractedLine(
+                product_code=T("E-COM12"),
+                quantity=N("3"),
+                uom=T("box of 12"),
+                unit_price=N("396.00"),
+            ),
+        ),
+        extractor="test",
+    )
+    message, _ = queue_quotation(odoo, raw, DECO_SENDER, order)
+    send_pending(store, client, odoo.settings, catalog)
+
+    item = store.outbox_item(message.id)
+    assert item is not None and item.status == "created", item
+    [sent] = orders_with(client, key)
+    [row] = client.execute(
+        "sale.order.line",
+        "search_read",
+        [("order_id", "=", sent["id"])],
+        fields=["product_id", "product_uom_qty", "product_packaging_id", "product_packaging_qty"],
+    )
+    assert row["product_id"][0] == chair.id and row["product_uom_qty"] == 36.0
+    assert row["product_packaging_id"][1] == "Box of 12" and row["product_packaging_qty"] == 3.0
+    # 396.00 a box is 33.00 a chair, Odoo's price: no price finding.
+    assert not any(f["code"] == "price_deviation_odoo" for f in item.findings)
+
+
 def idempotency_key_of(raw: bytes) -> str:
     return f"intake-{content_hash(raw)[:32]}"
 

@@ -180,6 +180,30 @@ def test_order_values_keep_every_line_and_leave_prices_to_odoo() -> None:
     assert v19["order_line"][0][2]["product_uom_id"] == 1 and "partner_shipping_id" not in v19
 
 
+def test_a_packaged_line_asks_odoo_for_units_in_packagings() -> None:
+    boxed = QuotationLine(
+        product_id=8,
+        name="Screws",
+        quantity=Decimal(36),
+        uom="Units",
+        price_unit=Decimal("0.5"),
+        packaging_id=501,
+        packages=Decimal(3),
+    )
+    draft = DRAFT.model_copy(update={"lines": (boxed,)})
+    [(_, _, v18)] = order_values(draft, CATALOG, OdooVersion.parse("18.0"))["order_line"]
+    assert v18 == {
+        "product_id": 8,
+        "product_uom_qty": 36.0,
+        "product_uom": 1,
+        "product_packaging_id": 501,
+        "product_packaging_qty": 3.0,
+    }
+    # Odoo 19 has no product.packaging: the units alone go over.
+    [(_, _, v19)] = order_values(draft, CATALOG, OdooVersion.parse("19.0"))["order_line"]
+    assert "product_packaging_id" not in v19 and v19["product_uom_qty"] == 36.0
+
+
 def test_price_comparison_names_the_line_and_the_price_kept() -> None:
     odoo_prices = [Decimal("450"), Decimal("320"), None]
     checks = price_checks(DRAFT, odoo_prices, "odoo")

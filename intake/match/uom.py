@@ -7,8 +7,11 @@ else (a "box", a "pallet") stays as written, and the product's own unit is used 
 
 from __future__ import annotations
 
-from decimal import Decimal
+import re
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 
+from intake.catalog import CatalogPackaging
 from intake.match.text import fold
 
 UNITS = "Units"
@@ -122,3 +125,92 @@ def uom_factor(from_uom: str, to_uom: str) -> Decimal | None:
 def compatible(a: str, b: str) -> bool:
     """True when Odoo can convert between the two units (same unit or same category)."""
     return uom_factor(a, b) is not None
+
+
+_PACKAGE_WORDS = frozenset(
+    {
+        "box",
+        "boxes",
+        "bx",
+        "case",
+        "cases",
+        "cs",
+        "carton",
+        "cartons",
+        "ctn",
+        "ctns",
+        "pack",
+        "packs",
+        "pk",
+        "pkg",
+        "package",
+        "packages",
+        "bundle",
+        "bundles",
+        "bag",
+        "bags",
+        "pallet",
+        "pallets",
+        "plt",
+        "tray",
+        "trays",
+        "crate",
+        "crates",
+        "roll",
+        "rolls",
+        "set",
+        "sets",
+        "karton",
+        "kartons",
+        "kiste",
+        "paket",
+        "pakete",
+        "packung",
+        "colis",
+        "boite",
+        "boites",
+        "caja",
+        "cajas",
+        "paquete",
+        "paquetes",
+        "doos",
+        "pak",
+        "verpakking",
+    }
+)
+"""Words (folded) that name a package rather than a unit, in the corpus' five languages."""
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def find_packaging(written: str, packagings: Sequence[CatalogPackaging]) -> CatalogPackaging | None:
+    """The product's packaging the customer ordered in (``box of 12`` → "Box of 12"), or None.
+
+    Customers order many products by the box or case. A written unit selects a packaging when
+    it is the packaging's name; or when it names a package ("box", "Karton", "colis") with a
+    count that one packaging holds ("box of 12", "12er Karton", "ctn/24"); or when it names a
+    package without a count and exactly one packaging has that word in its name. Anything
+    else is left to the unit mapping, so an unclear unit never multiplies a quantity.
+    """
+    if not packagings or not written.strip():
+        return None
+    folded = " ".join(fold(written).split()).strip(" .")
+    for packaging in packagings:
+        if " ".join(fold(packaging.name).split()) == folded:
+            return packaging
+    words = set(_WORD.findall(folded))
+    package_words = words & _PACKAGE_WORDS
+    if not package_words:
+        return None
+    counts: set[Decimal] = set()
+    for number in _NUMBER.findall(folded):
+        try:
+            counts.add(Decimal(number.replace(",", ".")))
+        except InvalidOperation:  # pragma: no cover - the pattern only matches numbers
+            continue
+    if counts:
+        holding = [p for p in packagings if p.qty in counts]
+        return holding[0] if len(holding) == 1 else None
+    named = [p for p in packagings if package_words & set(_WORD.findall(fold(p.name)))]
+    return named[0] if len(named) == 1 else None

@@ -67,6 +67,10 @@ def order_values(
         uom = uom_id_for(line.uom, catalog)
         if uom is not None:
             values[uom_field] = uom
+        if line.packaging_id is not None and version.packaging_model is not None:
+            values["product_packaging_id"] = line.packaging_id
+            if line.packages is not None:
+                values["product_packaging_qty"] = float(line.packages)
         lines.append((0, 0, values))
     values = {
         "partner_id": draft.partner_id,

@@ -8,10 +8,13 @@ to the same key and Odoo can be searched for it before anything is created.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from intake.models import (
     Assessment,
     ExtractedLine,
     Message,
+    ProductMatch,
     QuotationDraft,
     QuotationLine,
     Severity,
@@ -36,6 +39,36 @@ def _line_text(line: ExtractedLine) -> str:
     return text or "(empty line)"
 
 
+def _product_line(
+    product: ProductMatch, name: str, quantity: Decimal | None, price: Decimal | None
+) -> QuotationLine:
+    """A quotation line for a matched product; a line ordered by packaging counts units.
+
+    Odoo's sale lines hold the quantity in the product's unit and the packaging beside it, so
+    "3 box of 12 at 90.00" becomes 36 units at 7.50 in 3 packagings.
+    """
+    size = product.packaging_qty
+    if product.packaging_id is None or size is None or size <= 0:
+        return QuotationLine(
+            product_id=product.product_id,
+            default_code=product.default_code,
+            name=name,
+            quantity=quantity,
+            uom=product.uom,
+            price_unit=price,
+        )
+    return QuotationLine(
+        product_id=product.product_id,
+        default_code=product.default_code,
+        name=name,
+        quantity=None if quantity is None else quantity * size,
+        uom=product.uom,
+        price_unit=None if price is None else (price / size).quantize(Decimal("0.0001")),
+        packaging_id=product.packaging_id,
+        packages=quantity,
+    )
+
+
 def build_quotation(message: Message, assessment: Assessment) -> QuotationDraft:
     """The draft sale.order for an assessed order; the customer must have been matched."""
     matched = assessment.matched
@@ -51,13 +84,11 @@ def build_quotation(message: Message, assessment: Assessment) -> QuotationDraft:
             )
             continue
         lines.append(
-            QuotationLine(
-                product_id=product.product_id,
-                default_code=product.default_code,
-                name=item.line.description.value or product.name,
-                quantity=item.line.quantity.value,
-                uom=product.uom,
-                price_unit=item.line.unit_price.value,
+            _product_line(
+                product,
+                item.line.description.value or product.name,
+                item.line.quantity.value,
+                item.line.unit_price.value,
             )
         )
     findings = [f for f in assessment.findings if f.severity is not Severity.INFO]
