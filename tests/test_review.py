@@ -7,6 +7,7 @@ TestClient over https://, as the cookies are Secure.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -410,3 +411,37 @@ def test_a_chosen_delivery_address_is_learned_for_the_ship_to_text(world: Review
     assert taught is not None and taught.partner_id == 4 and taught.method == "learned"
     other = match_ship_to(ship_to, 1, catalog, learned)  # another customer: not taught
     assert other is None or other.method != "learned"
+
+
+def test_approved_corrections_export_as_labels_that_intake_eval_scores(
+    world: ReviewWorld, tmp_path: Path
+) -> None:
+    from intake.eval import evaluate
+    from intake.eval.export import export_labels
+
+    client = client_for(world)
+    login(client)
+    message_id = world.ids["04-ready-mat-html-order.eml"]
+    html = client.get(f"/items/{message_id}").text
+    form = approve_form(html, **{"line-0-quantity": "6"})
+    assert client.post(f"/items/{message_id}/approve", data=form).status_code in (200, 303)
+
+    out = tmp_path / "approved"
+    report = export_labels(world.ctx.store, out, world.ctx.catalog)
+    assert [d.name for d, _ in report.written] == [f"{message_id}.eml"]
+    [(document, label_path)] = report.written
+    assert document.read_bytes() == world.ctx.store.load_message(message_id).raw
+    label = json.loads(label_path.read_text("utf-8"))
+    assert label["expected"] == {"decision": "draft", "customer_partner": "Ready Mat"}
+    assert label["order"]["lines"][0]["quantity"] == 6  # the person's correction
+    # Run again: the same files, no duplicates.
+    assert len(export_labels(world.ctx.store, out, world.ctx.catalog).written) == 1
+    assert sorted(p.name for p in out.iterdir()) == sorted([document.name, label_path.name])
+
+    scored = evaluate([out], world.settings, world.ctx.catalog)
+    [doc] = scored["documents"]
+    # The extractor read 5 where the person approved 6: eval names exactly that as wrong.
+    assert doc["errors"] == [
+        {"path": "lines[0].quantity", "expected": "6", "got": "5", "outcome": "wrong"}
+    ]
+    assert doc["expected_decision"] == "draft" and doc["decision"] == "review"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from pathlib import Path
 
 import typer
 
@@ -78,3 +79,28 @@ def register(review_app: typer.Typer) -> None:
         if len(first) < 8:
             raise ConfigError("the password is shorter than 8 characters: choose a longer one")
         print(hash_password(first))
+
+    @review_app.command("export-labels")
+    def export_labels_cmd(
+        folder: Path = typer.Argument(..., help="folder to write documents and labels into"),
+    ) -> None:
+        """Write every order approved in review as its message plus a label, for intake eval.
+
+        The label is the order as the person approved it; running it again rewrites the same
+        files and adds new approvals. Then: intake eval FOLDER.
+
+        Example: intake review export-labels approved && intake eval approved
+        """
+        from intake.eval.export import export_labels
+        from intake.worker import open_context
+
+        config = settings()
+        context = open_context(config)
+        report = export_labels(context.store, folder, context.catalog)
+        for reason in report.skipped:
+            print(f"intake review: skipped {reason}", file=sys.stderr)
+        print(
+            f"intake review: {len(report.written)} approved order(s) written to {folder}; "
+            f"score them with: intake eval {folder}",
+            file=sys.stderr,
+        )

@@ -219,6 +219,17 @@ class MessageSummary:
     last_error: str | None
 
 
+@dataclass(frozen=True)
+class LabeledExample:
+    """An order as a person approved it: the corrected extraction of one stored message."""
+
+    message_id: str
+    partner_id: int | None
+    corrected: ExtractedOrder
+    actor: str
+    created_at: datetime
+
+
 class Store:
     """Access to the database; one per process, safe to use from one thread at a time."""
 
@@ -870,6 +881,21 @@ class Store:
                 )
             ).all()
         return LearnedMappings({(r.kind, r.partner_id, r.key): r.target_id for r in rows})
+
+    def labeled_examples(self) -> list[LabeledExample]:
+        """Every order a person approved in review, oldest first, for ``review export-labels``."""
+        with self.session() as session:
+            rows = session.scalars(select(LabeledExampleRow).order_by(LabeledExampleRow.id))
+            return [
+                LabeledExample(
+                    message_id=row.message_id,
+                    partner_id=row.partner_id,
+                    corrected=ExtractedOrder.model_validate(row.corrected),
+                    actor=row.actor,
+                    created_at=_aware(row.created_at) or row.created_at,
+                )
+                for row in rows
+            ]
 
     def approved_examples(self, sender: str | None, limit: int = 3) -> list[tuple[str, str]]:
         """Orders people approved from this sender, newest first, as (document text, JSON).
