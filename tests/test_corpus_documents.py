@@ -44,8 +44,8 @@ ISSUE_TARGET = 0.95
 """Share of 300-dpi scans in which every labeled SKU and quantity must come out (issue 3)."""
 SCAN_300_FLOOR = 0.30
 """Scans read completely today (7 of 20, see docs/documents.md) less one: a regression guard."""
-SCAN_300_LINE_FLOOR = 0.70
-"""Labeled lines read from the 300-dpi scans today (129 of 163) less a margin: a guard."""
+SCAN_300_LINE_FLOOR = 0.80
+"""Labeled lines read from the 300-dpi scans today (139 of 163) less a margin: a guard."""
 OTHER_PAPER_LINE_FLOOR = 0.5
 """Labeled lines read from 200-dpi scans, faxes and photos today (59 of 99) less a margin."""
 
