@@ -720,3 +720,10 @@ def test_kind_filter_needs_a_manifest_and_a_known_kind(cli_env: dict[str, str]) 
     assert no_manifest.returncode == 3 and "manifest" in no_manifest.stderr
     unknown = run_intake(["eval", str(GENERATED), "--kind", "telex"], cli_env)
     assert unknown.returncode == 3 and "telex" in unknown.stderr and "text-pdf" in unknown.stderr
+
+
+def test_the_command_line_offers_exactly_the_runners_extractors() -> None:
+    from intake.eval import EXTRACTOR_NAMES
+    from intake.eval.runner import EXTRACTORS
+
+    assert sorted(EXTRACTOR_NAMES) == sorted(EXTRACTORS)

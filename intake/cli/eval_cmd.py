@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from intake.catalog import load_catalog
 from intake.cli.common import emit_json, progress, progress_done, settings
 from intake.errors import InputError
-from intake.eval import evaluate
-from intake.eval.report import WORST_DEFAULT, render_html, render_text
-from intake.eval.runner import EXTRACTORS, DocRun
+from intake.eval import EXTRACTOR_NAMES, WORST_DEFAULT
+
+if TYPE_CHECKING:
+    from intake.eval.runner import DocRun
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +27,7 @@ def register(app: typer.Typer) -> None:
         extractor: str = typer.Option(
             "offline",
             "--extractor",
-            help=f"which extractor to run: {', '.join(sorted(EXTRACTORS))}",
+            help=f"which extractor to run: {', '.join(EXTRACTOR_NAMES)}",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the whole report as JSON."),
         html: Path = typer.Option(None, "--html", help="Also write an HTML report to this file."),
@@ -54,10 +55,14 @@ def register(app: typer.Typer) -> None:
         Examples: intake eval fixtures/sample-inbox --html eval.html;
         intake eval fixtures/corpus --kind text-pdf --kind email
         """
+        from intake.catalog import load_catalog
+        from intake.eval import evaluate
+        from intake.eval.report import render_html, render_text
+
         cfg = settings()
-        if extractor not in EXTRACTORS:
+        if extractor not in EXTRACTOR_NAMES:
             raise InputError(
-                f"unknown extractor '{extractor}': choose one of {', '.join(sorted(EXTRACTORS))}"
+                f"unknown extractor '{extractor}': choose one of {', '.join(EXTRACTOR_NAMES)}"
             )
         catalog = load_catalog(catalog_path or cfg.catalog.path)
         if catalog_path is not None:

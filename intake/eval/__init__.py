@@ -13,14 +13,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from intake.catalog import Catalog
-from intake.config import Settings
-from intake.eval.report import WORST_DEFAULT, build_report
-from intake.eval.runner import DocRun, collect, only_kinds, run_all
+if TYPE_CHECKING:
+    from intake.catalog import Catalog
+    from intake.config import Settings
+    from intake.eval.runner import DocRun
 
-__all__ = ["evaluate"]
+__all__ = ["EXTRACTOR_NAMES", "WORST_DEFAULT", "evaluate"]
+
+WORST_DEFAULT = 10
+"""How many of the worst documents a report lists with their findings, unless told."""
+EXTRACTOR_NAMES = ("cascade", "offline")
+"""The extractors ``intake eval --extractor`` runs (:data:`intake.eval.runner.EXTRACTORS`).
+
+Kept here, apart from the runner, so the command line can offer them without importing the
+whole pipeline (and the LLM client) just to print its help.
+"""
 
 
 def evaluate(
@@ -46,6 +55,9 @@ def evaluate(
         kinds: only documents of these kinds in the folder's corpus manifest (text-pdf, email…).
         on_done: called after each document with (done, total, run), for progress.
     """
+    from intake.eval.report import build_report
+    from intake.eval.runner import collect, only_kinds, run_all
+
     jobs = collect(paths)
     if kinds:
         jobs = only_kinds(jobs, kinds)

@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from intake.config import Settings
+from intake.eval import WORST_DEFAULT
 from intake.eval.metrics import (
     MAX_WRONG_SHARE,
     THRESHOLD_GRID,
@@ -30,7 +31,6 @@ from intake.eval.metrics import (
 from intake.eval.runner import STAGES, DocRun, Usage
 
 REPORT_SCHEMA = "intake-eval/1"
-WORST_DEFAULT = 10
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
