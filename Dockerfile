@@ -1,6 +1,7 @@
 # intake in a slim Python 3.11 image with tesseract, run as a non-root user.
 #   docker build -t intake .
 #   docker run -v $PWD/intake.toml:/config/intake.toml:ro -v intake-data:/data intake
+#   docker run ... -p 127.0.0.1:8765:8765 intake review serve --host 0.0.0.0   # review web UI
 FROM python:3.11-slim
 
 RUN apt-get update \
@@ -26,5 +27,6 @@ ENV INTAKE_CONFIG=/config/intake.toml \
     PYTHONUNBUFFERED=1
 # SIGTERM (docker stop) lets the current message finish, then intake exits 0.
 STOPSIGNAL SIGTERM
+EXPOSE 8765
 ENTRYPOINT ["intake"]
 CMD ["run"]
