@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ CONNECTION_FILE = CASSETTES / "connection.json"
 SECRET = "<SECRET>"
 REPLAY_KEY = "replay-needs-no-key"
 SECRET_ARG_METHODS = {"execute_kw", "execute", "authenticate", "login"}
+RECORDED_SERVER_VERSION = (18, "18.0")
+"""What the Odoo the committed cassettes came from reports: (major, ``server_version``)."""
 LIVE_VARS = (
     "INTAKE_TEST_ODOO_URL",
     "INTAKE_TEST_ODOO_DB",
@@ -185,3 +188,29 @@ def live_lane() -> Lane:
         env["INTAKE_TEST_ODOO_USER"],
         env["INTAKE_TEST_ODOO_KEY"],
     )
+
+
+def server_version(lane: Lane) -> tuple[int, str]:
+    """(major, ``server_version``) of the lane's Odoo, asked without intake's client.
+
+    The cassette lane answers from the recording without a request (so the cassettes stay
+    as recorded); the live lane asks the server's ``common.version`` with a bare JSON-RPC
+    call, so a test can hold intake's reading of the version against Odoo's own
+    ``server_version_info`` on whichever release (16-19) the live lane points at.
+    """
+    if lane.name != "live":
+        return RECORDED_SERVER_VERSION
+    body = {
+        "jsonrpc": "2.0",
+        "method": "call",
+        "params": {"service": "common", "method": "version", "args": []},
+        "id": 1,
+    }
+    request = urllib.request.Request(
+        lane.url.rstrip("/") + "/jsonrpc",
+        data=json.dumps(body).encode("utf-8"),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        result = json.load(response)["result"]
+    return int(result["server_version_info"][0]), str(result["server_version"])

@@ -1,7 +1,8 @@
 """Odoo: the client, the catalog cache, the outbox (exactly once) and the order history.
 
 Every test runs in two lanes (tests/odoo_lanes.py): replaying cassettes recorded from a real
-Odoo 18 with demo data, and — when INTAKE_TEST_ODOO_* is set — against that live server.
+Odoo 18 with demo data, and — when INTAKE_TEST_ODOO_* is set — against a live server with
+demo data, of any supported release (run against 17, 18 and 19: docs/odoo.md).
 Each test first removes what an earlier run of itself left in Odoo (found by its fixed keys
 and PO numbers), so recording twice gives the same requests.
 """
@@ -53,6 +54,7 @@ from tests.odoo_lanes import (
     live_configured,
     live_lane,
     recording,
+    server_version,
 )
 
 NOSALE_LOGIN = "intake-test-nosale"
@@ -215,9 +217,11 @@ def orders_with(client: OdooClient, key: str) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------- client
 
 
-def test_client_reports_version_user_and_rights(odoo: Odoo) -> None:
+def test_client_reports_version_user_and_rights(odoo: Odoo, lane: Lane) -> None:
     client = odoo.client
-    assert client.version.major == 18
+    major, text = server_version(lane)  # 18 for the cassettes; the live server's own
+    assert client.version.major == major and client.version.text == text
+    assert client.version.supported
     user = client.user()
     assert user.uid == client.uid and user.login == odoo.settings.odoo.username
     assert client.can("sale.order", "create")
@@ -314,6 +318,11 @@ def test_draft_quotation_lands_in_odoo_with_everything(odoo: Odoo) -> None:
 def test_line_ordered_by_the_box_becomes_units_in_a_packaging(odoo: Odoo) -> None:
     """ "3 box of 12" of a product with a "Box of 12" packaging → 36 units in 3 packagings."""
     client, store = odoo.client, odoo.store
+    if client.version.packaging_model is None:
+        pytest.skip(
+            f"Odoo {client.version.text} has no product.packaging (19 made packagings units "
+            "of measure, which intake does not map yet: docs/odoo.md)"
+        )
     chair = next(p for p in odoo.catalog.products if p.default_code == "E-COM12")
     existing = client.execute(
         "product.packaging",
@@ -625,7 +634,8 @@ def test_doctor_connects_and_reports_version_user_and_rights(lane: Lane, tmp_pat
             )
         )
     assert good.ok, good.detail
-    assert "Odoo 18.0" in good.detail and f"user {lane.username}" in good.detail
+    _, version = server_version(lane)
+    assert f"Odoo {version}," in good.detail and f"user {lane.username}" in good.detail
     assert not restricted.ok
     assert "create sale.order" in restricted.detail and NOSALE_LOGIN in restricted.detail
 
@@ -645,6 +655,43 @@ def attached_files(path: Path) -> int:
 
     parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     return sum(1 for part in parsed.walk() if not part.is_multipart() and part.get_filename())
+
+
+def ensure_sample_products(client: OdooClient, labels: dict[str, dict[str, Any]]) -> list[str]:
+    """Create the products the sample inbox's drafts order that the server does not have.
+
+    The sample inbox was written against the demo data of 16-18; Odoo 19's demo data dropped
+    FURN_8999 "Three-Seat Sofa" (``product.consu_delivery_01``, list price 1500). A missing
+    product is created as the labels describe it (name, the customer's price as list price),
+    so every draft the labels expect can still be checked. Returns the codes created.
+    """
+    wanted: dict[str, tuple[str, float]] = {}
+    for label in labels.values():
+        if label["expected"]["decision"] != "draft":
+            continue
+        for row in label["order"]["lines"]:
+            code, price = row.get("sku"), row.get("unit_price")
+            if code:
+                known = wanted.get(code, (row.get("description") or code, 0.0))
+                wanted[code] = (known[0], max(known[1], float(price or 0)))
+    present = {
+        r["default_code"]
+        for r in client.execute(
+            "product.product",
+            "search_read",
+            [("default_code", "in", sorted(wanted))],
+            fields=["default_code"],
+        )
+    }
+    created = sorted(set(wanted) - present)
+    for code in created:
+        name, price = wanted[code]
+        client.execute(
+            "product.product",
+            "create",
+            {"name": name, "default_code": code, "list_price": price, "sale_ok": True},
+        )
+    return created
 
 
 def test_process_sample_inbox_creates_drafts_once(
@@ -668,6 +715,9 @@ def test_process_sample_inbox_creates_drafts_once(
         "INTAKE_ODOO__API_KEY": lane.key,
     }
     runner = CliRunner()
+    if lane.name == "live" or recording():
+        # Against a real server only, outside the cassette: the 18 recording needed nothing.
+        ensure_sample_products(OdooClient(settings_for(lane, tmp_path).odoo), labels)
     with lane.use("test_process_sample_inbox_creates_drafts_once"):
         admin = OdooClient(settings_for(lane, tmp_path).odoo)
         remove_orders(admin, list(keys.values()), refs)

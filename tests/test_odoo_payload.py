@@ -28,7 +28,15 @@ from tests.odoo_lanes import SECRET, scrub_body
 
 @pytest.mark.parametrize(
     ("text", "major", "minor"),
-    [("18.0", 18, 0), ("saas~18.2", 18, 2), ("17.0+e", 17, 0), ("19.0", 19, 0)],
+    [
+        ("18.0", 18, 0),
+        ("saas~18.2", 18, 2),
+        ("17.0+e", 17, 0),
+        ("19.0", 19, 0),
+        # what the nightly builds the live lane ran against report (docs/odoo.md)
+        ("17.0-20240709", 17, 0),
+        ("19.0+e-20251227", 19, 0),
+    ],
 )
 def test_version_parse(text: str, major: int, minor: int) -> None:
     version = OdooVersion.parse(text)
@@ -47,6 +55,7 @@ def test_version_differences_live_in_one_place() -> None:
     assert v16.message_post_kwargs() == {} and v18.message_post_kwargs() == {"body_is_html": True}
     assert v18.packaging_model == "product.packaging" and v19.packaging_model is None
     assert not v19.has_customer_product_reference and v192.has_customer_product_reference
+    assert not v18.jsonrpc_deprecated and v19.jsonrpc_deprecated
     with pytest.raises(ValueError):
         OdooVersion.parse("unknown")
 

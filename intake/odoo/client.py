@@ -143,6 +143,13 @@ class OdooClient:
                 version.text,
                 self.url,
             )
+        if version.jsonrpc_deprecated:
+            log.warning(
+                "Odoo %s at %s deprecates /jsonrpc (removal planned for Odoo 20) and logs a "
+                "warning per request; intake still uses it (docs/odoo.md)",
+                version.text,
+                self.url,
+            )
         self._version = version
         uid = self._call(
             "common",
