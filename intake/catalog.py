@@ -36,7 +36,11 @@ class CatalogPartner(BaseModel):
 
 
 class CatalogPackaging(BaseModel):
-    """A packaging of a product (``box of 12``): a name and how many units it holds."""
+    """A packaging of a product (``box of 12``): a name and how many units it holds.
+
+    ``id`` is a ``product.packaging`` id on Odoo 16–18 and a ``uom.uom`` id from Odoo 19, where
+    packagings are units of measure (:attr:`intake.odoo.versions.OdooVersion.packaging_uom_field`).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -85,6 +89,11 @@ class CatalogUom(BaseModel):
 
     id: int
     name: str
+    factor: Decimal | None = Field(
+        default=None,
+        description="Odoo 19's absolute factor (read there only): a packaging unit's size is "
+        "its factor over the factor of the product's unit",
+    )
 
 
 class Catalog(BaseModel):

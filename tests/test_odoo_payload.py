@@ -6,13 +6,21 @@ import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from intake.catalog import Catalog, CatalogPartner, CatalogUom, load_catalog
 from intake.match.address import match_ship_to
 from intake.models import Decision, DecisionKind, Message, QuotationDraft, QuotationLine
-from intake.odoo.catalog import _since, _watermark
+from intake.odoo.catalog import (
+    PACKAGING_UOMS,
+    _since,
+    _watermark,
+    cached_catalog,
+    product_data,
+    uom_data,
+)
 from intake.odoo.payload import (
     attachment_files,
     order_values,
@@ -56,6 +64,9 @@ def test_version_differences_live_in_one_place() -> None:
     assert v18.packaging_model == "product.packaging" and v19.packaging_model is None
     assert not v19.has_customer_product_reference and v192.has_customer_product_reference
     assert not v18.jsonrpc_deprecated and v19.jsonrpc_deprecated
+    assert (v16.packaging_uom_field, v18.packaging_uom_field) == (None, None)
+    assert v19.packaging_uom_field == "uom_ids" and v192.packaging_uom_field == "uom_ids"
+    assert (v18.uom_fields, v19.uom_fields) == (("name",), ("name", "factor"))
     with pytest.raises(ValueError):
         OdooVersion.parse("unknown")
 
@@ -208,9 +219,105 @@ def test_a_packaged_line_asks_odoo_for_units_in_packagings() -> None:
         "product_packaging_id": 501,
         "product_packaging_qty": 3.0,
     }
-    # Odoo 19 has no product.packaging: the units alone go over.
+    # Odoo 19 has no product.packaging: the packaging is a unit (501 is a uom.uom id there),
+    # and the line counts packages of it.
     [(_, _, v19)] = order_values(draft, CATALOG, OdooVersion.parse("19.0"))["order_line"]
-    assert "product_packaging_id" not in v19 and v19["product_uom_qty"] == 36.0
+    assert v19 == {"product_id": 8, "product_uom_qty": 3.0, "product_uom_id": 501}
+    # Without a quantity read, still the packaging's unit and no made-up quantity.
+    unknown = boxed.model_copy(update={"quantity": None, "packages": None})
+    [(_, _, v19)] = order_values(
+        DRAFT.model_copy(update={"lines": (unknown,)}), CATALOG, OdooVersion.parse("19.0")
+    )["order_line"]
+    assert v19 == {"product_id": 8, "product_uom_id": 501}
+
+
+BOXED = QuotationLine(
+    product_id=8,
+    name="Conference chairs",
+    quantity=Decimal(36),
+    uom="Units",
+    price_unit=Decimal("33"),  # the customer's 396.00 a box of 12
+    packaging_id=501,
+    packages=Decimal(3),
+)
+
+
+def test_a_19_box_line_compares_prices_per_unit_on_both_sides() -> None:
+    """19 prices the line per box (its unit): 396.00 a box is the customer's 33.00 a chair."""
+    draft = DRAFT.model_copy(update={"lines": (BOXED,)})
+    v18, v19 = OdooVersion.parse("18.0"), OdooVersion.parse("19.0")
+    [check] = price_checks(draft, [Decimal("396")], "odoo", v19)
+    assert (check.customer, check.odoo, check.per, check.kept) == (
+        Decimal(33),
+        Decimal(33),
+        Decimal(12),
+        Decimal(33),
+    )
+    assert price_findings(draft, [check], Decimal("0.05")) == []
+    assert check.odoo_line_price == Decimal("396")
+    # Up to 18 the Odoo line counts units: its price is per unit already.
+    [check18] = price_checks(draft, [Decimal("33")], "odoo", v18)
+    assert (check18.odoo, check18.per) == (Decimal(33), Decimal(1))
+    # A dearer box in Odoo is a finding per chair; the customer's price is written per box.
+    [dear] = price_checks(draft, [Decimal("480")], "customer", v19)
+    assert (dear.odoo, dear.kept, dear.odoo_line_price) == (Decimal(40), Decimal(33), Decimal(396))
+    [finding] = price_findings(draft, [dear], Decimal("0.05"))
+    assert "33" in finding.message and "40" in finding.message
+
+
+def test_19_packaging_units_become_packagings_of_the_product(store_url: str) -> None:
+    """The 19 catalog: a product's ``uom_ids`` and the units' factors give its packagings."""
+    v19 = OdooVersion.parse("19.0")
+    units: list[dict[str, Any]] = [
+        {"id": 1, "name": "Units", "factor": 1.0},
+        {"id": 3, "name": "Dozens", "factor": 12.0},
+        {"id": 40, "name": "Box of 12", "factor": 12.0},
+        {"id": 41, "name": "Pallet", "factor": 480.0},
+        {"id": 12, "name": "L", "factor": 1000.0},
+        {"id": 11, "name": "ml", "factor": 1.0},
+    ]
+    chair: dict[str, Any] = {
+        "id": 8,
+        "name": "Conference Chair",
+        "default_code": "E-COM12",
+        "uom_id": [1, "Units"],
+        "lst_price": 33.0,
+        "uom_ids": [40, 41, 1, 99],  # 1: its own unit; 99: archived, not cached
+    }
+    paint: dict[str, Any] = {
+        "id": 9,
+        "name": "Paint",
+        "uom_id": [11, "ml"],
+        "lst_price": 0.02,
+        "uom_ids": [12],
+    }
+    plain: dict[str, Any] = {
+        "id": 10,
+        "name": "Desk",
+        "uom_id": [1, "Units"],
+        "lst_price": 450.0,
+        "uom_ids": [],
+    }
+    store = Store.open(store_url)
+    origin = "http://odoo.test|db19"
+    store.catalog_apply(origin, "uom", [(u["id"], None, uom_data(u)) for u in units], None, None)
+    products = [(p["id"], None, product_data(p)) for p in (chair, paint, plain)]
+    store.catalog_apply(origin, "product", products, None, None)
+    catalog = cached_catalog(store, origin)
+    store.close()
+    assert catalog is not None
+    packagings = {p.id: [(k.id, k.name, k.qty) for k in p.packagings] for p in catalog.products}
+    assert packagings == {
+        8: [(40, "Box of 12", Decimal(12)), (41, "Pallet", Decimal(480))],
+        9: [(12, "L", Decimal(1000))],
+        10: [],
+    }
+    assert next(u for u in catalog.uoms if u.id == 40).factor == Decimal("12.0")
+    # Before 19 neither the units' factors nor the products' uom_ids are read.
+    v18 = OdooVersion.parse("18.0")
+    assert "factor" not in v18.uom_fields and v18.packaging_uom_field is None
+    assert v19.packaging_uom_field == "uom_ids"
+    assert PACKAGING_UOMS not in product_data({"id": 1, "name": "Desk", "uom_id": [1, "Units"]})
 
 
 def test_price_comparison_names_the_line_and_the_price_kept() -> None:

@@ -11,7 +11,11 @@ variant. A refresh is one store transaction per kind, so an interrupted one keep
 
 Kinds: ``company`` (currency, own partner), ``partner`` (companies, contacts, delivery
 addresses with email, VAT, pricelist), ``product`` (code, barcode, name, unit, list price,
-``sale_ok``), ``pricelist``, ``uom`` and ``packaging`` (Odoo 16–18). Customer product codes:
+``sale_ok``), ``pricelist``, ``uom`` and ``packaging`` (Odoo 16–18). On Odoo 19 packagings are
+units of measure: the product rows carry their packaging units (``uom_ids``) and the units their
+``factor``, and :func:`cached_catalog` joins the two into the products' packagings, so a changed
+unit or a template given a new packaging reaches the cache like any other change. Customer
+product codes:
 ``customer.product.reference`` exists only from Odoo 19.2 (see
 :attr:`~intake.odoo.versions.OdooVersion.has_customer_product_reference`) and is not read yet.
 """
@@ -84,9 +88,13 @@ def partner_data(row: dict[str, Any]) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
+PACKAGING_UOMS = "packaging_uom_ids"
+"""Key of a cached product's packaging units (Odoo 19), resolved by :func:`cached_catalog`."""
+
+
 def product_data(row: dict[str, Any]) -> dict[str, Any]:
     """A product.product row as CatalogProduct JSON (packagings are joined when loading)."""
-    return CatalogProduct(
+    data = CatalogProduct(
         id=row["id"],
         name=_text(row.get("name")) or f"product {row['id']}",
         default_code=_text(row.get("default_code")),
@@ -97,6 +105,9 @@ def product_data(row: dict[str, Any]) -> dict[str, Any]:
         sale_ok=bool(row.get("sale_ok", True)),
         active=bool(row.get("active", True)),
     ).model_dump(mode="json")
+    if "uom_ids" in row:  # Odoo 19: the packagings are units
+        data[PACKAGING_UOMS] = [int(u) for u in row["uom_ids"] or []]
+    return data
 
 
 def pricelist_data(row: dict[str, Any]) -> dict[str, Any]:
@@ -107,8 +118,13 @@ def pricelist_data(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def uom_data(row: dict[str, Any]) -> dict[str, Any]:
-    """A uom.uom row as CatalogUom JSON."""
-    return CatalogUom(id=row["id"], name=str(row["name"])).model_dump(mode="json")
+    """A uom.uom row as CatalogUom JSON (with its factor where it was read: Odoo 19)."""
+    factor = row.get("factor")
+    return CatalogUom(
+        id=row["id"],
+        name=str(row["name"]),
+        factor=Decimal(str(factor)) if isinstance(factor, int | float) and factor else None,
+    ).model_dump(mode="json")
 
 
 def packaging_data(row: dict[str, Any]) -> dict[str, Any]:
@@ -144,11 +160,12 @@ class Kind:
 
 
 def kinds_for(client: OdooClient) -> list[Kind]:
-    """The kinds to sync from this server (packagings only where Odoo has the model)."""
+    """The kinds to sync from this server (packagings: a model until 18, units from 19)."""
+    packaging_uoms = client.version.packaging_uom_field
     kinds = [
         Kind("company", "res.company", [], ("name", "currency_id", "partner_id"), company_data),
         Kind("pricelist", "product.pricelist", [], ("name", "currency_id"), pricelist_data),
-        Kind("uom", "uom.uom", [], ("name",), uom_data),
+        Kind("uom", "uom.uom", [], client.version.uom_fields, uom_data),
         Kind(
             "partner",
             "res.partner",
@@ -174,7 +191,16 @@ def kinds_for(client: OdooClient) -> list[Kind]:
             "product",
             "product.product",
             [("sale_ok", "=", True)],
-            ("name", "default_code", "barcode", "uom_id", "lst_price", "sale_ok", "active"),
+            (
+                "name",
+                "default_code",
+                "barcode",
+                "uom_id",
+                "lst_price",
+                "sale_ok",
+                "active",
+                *([packaging_uoms] if packaging_uoms else []),
+            ),
             product_data,
             template_follow=True,
         ),
@@ -358,12 +384,19 @@ def cached_catalog(store: Store, origin: str) -> Catalog | None:
             packagings[int(row["product_id"])].append(
                 CatalogPackaging(id=row["id"], name=row["name"], qty=Decimal(row["qty"]))
             )
+    uoms = [CatalogUom.model_validate(r) for r in store.catalog_records(origin, "uom")]
+    units = {u.id: u for u in uoms}
     companies = store.catalog_records(origin, "company")
     own_partners = {c["partner_id"] for c in companies if c.get("partner_id")}
     currency = next((c["currency"] for c in companies if c.get("currency")), None) or "USD"
     products = []
     for row in store.catalog_records(origin, "product"):
-        product = CatalogProduct.model_validate(row)
+        unit_ids = row.get(PACKAGING_UOMS)
+        product = CatalogProduct.model_validate(
+            {k: v for k, v in row.items() if k != PACKAGING_UOMS}
+        )
+        if unit_ids:
+            packagings[product.id] += uom_packagings(product, unit_ids, units)
         if packagings.get(product.id):
             product = product.model_copy(update={"packagings": tuple(packagings[product.id])})
         products.append(product)
@@ -378,5 +411,29 @@ def cached_catalog(store: Store, origin: str) -> Catalog | None:
         pricelists=tuple(
             CatalogPricelist.model_validate(r) for r in store.catalog_records(origin, "pricelist")
         ),
-        uoms=tuple(CatalogUom.model_validate(r) for r in store.catalog_records(origin, "uom")),
+        uoms=tuple(uoms),
     )
+
+
+def uom_packagings(
+    product: CatalogProduct, unit_ids: list[int], units: dict[int, CatalogUom]
+) -> list[CatalogPackaging]:
+    """Odoo 19: a product's packaging units as packagings holding so many of its unit.
+
+    A unit's size is its factor over the factor of the product's unit (both absolute); a unit
+    not cached (archived), without a factor, or the product's own unit is no packaging.
+    """
+    base = units.get(product.uom_id) if product.uom_id is not None else None
+    if base is None or not base.factor:
+        return []
+    found = []
+    for unit_id in unit_ids:
+        unit = units.get(unit_id)
+        if unit is None or not unit.factor or unit.id == base.id:
+            continue
+        qty = (unit.factor / base.factor).quantize(Decimal("0.000001"))
+        if qty == qty.to_integral_value():
+            qty = qty.to_integral_value()
+        if qty > 0:
+            found.append(CatalogPackaging(id=unit.id, name=unit.name, qty=qty))
+    return found

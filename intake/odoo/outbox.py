@@ -221,14 +221,14 @@ def _prices(
     odoo_prices: list[Decimal | None] = [
         None if line["display_type"] else Decimal(str(line["price_unit"])) for line in lines
     ]
-    checks = price_checks(draft, odoo_prices, settings.odoo.price_source)
+    checks = price_checks(draft, odoo_prices, settings.odoo.price_source, client.version)
     for check in checks:
         if check.kept != check.odoo:
             client.execute(
                 "sale.order.line",
                 "write",
                 [lines[check.index]["id"]],
-                {"price_unit": float(check.kept)},
+                {"price_unit": float(check.odoo_line_price)},
             )
     return price_findings(draft, checks, settings.thresholds.price_deviation_warn)
 

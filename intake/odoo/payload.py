@@ -19,7 +19,14 @@ from typing import Any
 
 from intake.catalog import Catalog
 from intake.match.address import ShipToMatch
-from intake.models import Assessment, Finding, Message, QuotationDraft, Severity
+from intake.models import (
+    Assessment,
+    Finding,
+    Message,
+    QuotationDraft,
+    QuotationLine,
+    Severity,
+)
 from intake.odoo.versions import OdooVersion
 
 KEY_LABEL = "intake key"
@@ -71,6 +78,11 @@ def order_values(
             values["product_packaging_id"] = line.packaging_id
             if line.packages is not None:
                 values["product_packaging_qty"] = float(line.packages)
+        elif line.packaging_id is not None and version.packaging_uom_field is not None:
+            # 19: the packaging is the line's unit and the quantity counts packages.
+            values[uom_field] = line.packaging_id
+            if line.packages is not None:
+                values["product_uom_qty"] = float(line.packages)
         lines.append((0, 0, values))
     values = {
         "partner_id": draft.partner_id,
@@ -89,14 +101,43 @@ def order_values(
     return values
 
 
+def units_per_odoo_unit(line: QuotationLine, version: OdooVersion | None) -> Decimal:
+    """How many of the draft line's units one unit of the Odoo line is (1 but for 19 boxes).
+
+    A line ordered by packaging counts units in intake (36 chairs at 33.00); on Odoo 19 it
+    goes over in packages (3 "Box of 12"), which Odoo prices per package (396.00).
+    """
+    if (
+        version is None
+        or version.packaging_uom_field is None
+        or line.packaging_id is None
+        or not line.packages
+        or not line.quantity
+    ):
+        return Decimal(1)
+    return line.quantity / line.packages
+
+
 @dataclass(frozen=True)
 class PriceCheck:
-    """One product line's prices: the customer's, Odoo's, and the one the draft keeps."""
+    """One product line's prices: the customer's, Odoo's, and the one the draft keeps.
+
+    All three per unit of the draft line; Odoo's line holds ``per`` of those units, so its
+    ``price_unit`` is ``odoo * per`` and a kept price is written as ``kept * per``.
+    """
 
     index: int
     customer: Decimal | None
     odoo: Decimal
     kept: Decimal
+    per: Decimal = Decimal(1)
+
+    @property
+    def odoo_line_price(self) -> Decimal:
+        """The kept price as the Odoo line's ``price_unit`` (per package on a 19 box line)."""
+        if self.per == 1:
+            return self.kept
+        return (self.kept * self.per).quantize(Decimal("0.0001"))
 
     @property
     def deviation(self) -> Decimal | None:
@@ -109,19 +150,25 @@ class PriceCheck:
 
 
 def price_checks(
-    draft: QuotationDraft, odoo_prices: list[Decimal | None], price_source: str
+    draft: QuotationDraft,
+    odoo_prices: list[Decimal | None],
+    price_source: str,
+    version: OdooVersion | None = None,
 ) -> list[PriceCheck]:
     """Compare each product line's customer price with the price Odoo computed for it.
 
-    ``odoo_prices`` has one entry per draft line, in order (None for note lines).
+    ``odoo_prices`` has one entry per draft line, in order (None for note lines), each the
+    Odoo line's ``price_unit``; both sides are compared per unit of the draft line.
     """
     checks = []
-    for index, (line, odoo) in enumerate(zip(draft.lines, odoo_prices, strict=True)):
-        if line.product_id is None or odoo is None:
+    for index, (line, odoo_price) in enumerate(zip(draft.lines, odoo_prices, strict=True)):
+        if line.product_id is None or odoo_price is None:
             continue
+        per = units_per_odoo_unit(line, version)
+        odoo = odoo_price if per == 1 else (odoo_price / per).quantize(Decimal("0.0001"))
         customer = line.price_unit
         kept = customer if price_source == "customer" and customer is not None else odoo
-        checks.append(PriceCheck(index, customer, odoo, kept))
+        checks.append(PriceCheck(index, customer, odoo, kept, per))
     return checks
 
 

@@ -60,6 +60,22 @@ class OdooVersion:
         return None if self.at_least(19) else "product.packaging"
 
     @property
+    def packaging_uom_field(self) -> str | None:
+        """From 19, a product's packagings are units: ``uom_ids`` of the product (template).
+
+        Each is a ``uom.uom`` ("Box of 12") whose ``factor`` (absolute, checked on 19.0) over
+        the factor of the product's unit is the units it holds. A sale line then takes the
+        packaging as its unit (``product_uom_id``) with the quantity in packages, and Odoo
+        prices it per package. None before 19 (``product.packaging``, see above).
+        """
+        return "uom_ids" if self.at_least(19) else None
+
+    @property
+    def uom_fields(self) -> tuple[str, ...]:
+        """What intake reads of ``uom.uom``: the name; from 19 also ``factor`` (packagings)."""
+        return ("name", "factor") if self.packaging_uom_field else ("name",)
+
+    @property
     def has_customer_product_reference(self) -> bool:
         """``customer.product.reference`` (partner, product, code) exists from 19.2 on."""
         return self.at_least(19, 2)
