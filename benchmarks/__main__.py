@@ -74,7 +74,9 @@ def _full_only(name: str, run: Callable[[bool], Any]) -> Callable[[bool], Any]:
 
 BENCHMARKS: dict[str, Callable[[bool], Any]] = {
     "throughput_offline": lambda quick: throughput.run(2 if quick else 5, [1, 2], 2, None),
-    "llm_replay": lambda quick: llm_replay.run(copies=1 if quick else 3),
+    "llm_replay": lambda quick: llm_replay.run(
+        copies=1 if quick else 3, latency_scale=0.1 if quick else 1.0
+    ),
     "eval_fixtures": _eval_fixtures,
     "pipeline_throughput": _full_only("pipeline_throughput", _script("pipeline_throughput")),
     "imap_ingest": _full_only("imap_ingest", _script("imap_ingest")),

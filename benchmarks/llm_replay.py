@@ -7,15 +7,21 @@ recorded in a vcrpy cassette, after sleeping the latency recorded with it, and t
 (``benchmarks.throughput``) runs with ``concurrency`` processes against it.
 
 Recorded latency comes from the response's ``openai-processing-ms`` header (sent by OpenAI's
-API and kept in the cassette), from the ``timings`` (``prompt_ms`` + ``predicted_ms``) that
-llama.cpp's server puts in its answer, or, for servers that report neither, from a file beside
-the cassette, ``<cassette>.latency.json``: ``{"latency_seconds": [1.92, 2.31, …]}``, one number per
-interaction in cassette order, written by the run that recorded it. Interactions with no
+API and by llama-cpp-python's server, and kept in the cassette), from the ``timings``
+(``prompt_ms`` + ``predicted_ms``) that llama.cpp's server puts in its answer, or, for servers
+that report neither, from a file beside the cassette, ``<cassette>.latency.json``:
+``{"latency_seconds": [1.92, 2.31, …]}``, one number per interaction in cassette order,
+written by the run that recorded it. Interactions with no
 recorded latency are not replayed: no latency is ever made up.
 
-Until intake's LLM extraction path exists there are no LLM cassettes, and even with cassettes
-the pipeline may make no LLM call; in both cases the result says ``skipped`` with the reason
-and carries no numbers.
+intake's own cassettes (``tests/cassettes/llm/``, recorded from llama-cpp-python's server by
+``tests/test_llm.py``) carry that header. The workers are configured like the recording
+(model, ``max_tokens`` and response format are read from the recorded requests), so their
+requests match the recorded ones byte for byte. Each concurrency reports its throughput and
+its ``speedup`` over concurrency 1 measured in the same run: a ratio, comparable across
+machines, where the absolute numbers are not. With no replayable cassette, or when the pipeline
+makes no LLM call, the result says ``skipped`` with the reason and carries no numbers; when a
+request matches no recording (a prompt changed since recording) it says ``incomplete``.
 
     .venv/bin/python -m benchmarks.llm_replay [--cassettes tests/cassettes] [--copies 3]
 """
@@ -55,6 +61,7 @@ class Recorded:
     body: bytes
     latency: float
     cassette: str
+    request: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -142,6 +149,10 @@ def load_cassettes(folder: Path) -> Replay:
                 continue
             method = str(request.get("method", "POST")).upper()
             key = (method, uri_path, body_key(request.get("body")))
+            try:
+                sent = json.loads(key[2]) if key[2] else {}
+            except ValueError:
+                sent = {}
             replay.interactions[key] = Recorded(
                 method=method,
                 path=uri_path,
@@ -156,6 +167,7 @@ def load_cassettes(folder: Path) -> Replay:
                 body=_body_bytes(response.get("body")),
                 latency=latency,
                 cassette=str(path.relative_to(folder)),
+                request=sent if isinstance(sent, dict) else {},
             )
             used = True
         if used:
@@ -166,8 +178,9 @@ def load_cassettes(folder: Path) -> Replay:
 class ReplayServer:
     """An HTTP server on 127.0.0.1 that answers recorded requests after their latency."""
 
-    def __init__(self, replay: Replay) -> None:
+    def __init__(self, replay: Replay, latency_scale: float = 1.0) -> None:
         self.replay = replay
+        self.latency_scale = latency_scale
         self.served = 0
         self.unmatched: list[str] = []
         self._lock = threading.Lock()
@@ -186,7 +199,7 @@ class ReplayServer:
                         404, [("Content-Type", "application/json")], b'{"error": "not recorded"}'
                     )
                     return
-                time.sleep(recorded.latency)
+                time.sleep(recorded.latency * server.latency_scale)
                 with server._lock:
                     server.served += 1
                 self._answer(recorded.status, recorded.headers, recorded.body)
@@ -221,13 +234,55 @@ class ReplayServer:
         self.httpd.server_close()
 
 
+def _response_format(request: dict[str, Any]) -> str | None:
+    """intake's name (``llm.response_format``) for the form a recorded request used."""
+    form = request.get("response_format")
+    if not isinstance(form, dict):
+        return None
+    if form.get("type") == "json_schema":
+        return "json_schema"
+    if form.get("type") == "json_object":
+        return "json_object_schema" if "schema" in form else "json_object"
+    return None
+
+
+def recorded_settings(replay: Replay) -> dict[str, str]:
+    """``INTAKE_LLM__…`` settings that make the workers send the requests that were recorded.
+
+    The model and the response format are those of the answered (HTTP 200) recordings, the most
+    common one; ``max_tokens`` is the largest recorded (classification asks for fewer). The
+    format is fixed rather than ``auto``: with ``auto`` every worker would first probe strict
+    ``json_schema`` with whatever message it took first, a request recorded only once.
+    """
+    from collections import Counter
+
+    answered = [r.request for r in replay.interactions.values() if r.status == 200 and r.request]
+    models = Counter(str(r["model"]) for r in answered if r.get("model"))
+    formats = Counter(f for r in answered if (f := _response_format(r)))
+    tokens = [int(r["max_tokens"]) for r in answered if isinstance(r.get("max_tokens"), int)]
+    env: dict[str, str] = {}
+    if models:
+        env["INTAKE_LLM__MODEL"] = models.most_common(1)[0][0]
+    if formats:
+        env["INTAKE_LLM__RESPONSE_FORMAT"] = formats.most_common(1)[0][0]
+    if tokens:
+        env["INTAKE_LLM__MAX_TOKENS"] = str(max(tokens))
+    return env
+
+
 def run(
     cassettes: Path = CASSETTES,
     copies: int = 3,
     concurrency: tuple[int, ...] = CONCURRENCY,
     cores: int | None = 2,
+    latency_scale: float = 1.0,
 ) -> dict[str, Any]:
-    """Replay the recorded LLM calls at each concurrency, or say why it cannot be done yet."""
+    """Replay the recorded LLM calls at each concurrency, or say why it cannot be done yet.
+
+    ``latency_scale`` multiplies every recorded latency (0.1: ten times faster than recorded,
+    for a quick run); it is reported with the result, and the speedups stay ratios of runs
+    made with the same scale.
+    """
     from benchmarks.throughput import make_messages, measure
 
     replay = load_cassettes(cassettes) if cassettes.is_dir() else Replay()
@@ -235,6 +290,7 @@ def run(
         "cassettes": replay.cassettes,
         "replayable_interactions": len(replay.interactions),
         "interactions_without_latency": replay.without_latency,
+        "latency_scale": latency_scale,
     }
     if not replay.interactions:
         if replay.without_latency:
@@ -251,12 +307,18 @@ def run(
                 "exist; no numbers are reported until then."
             )
         return {**base, "status": "skipped", "reason": reason}
-    runs = []
+    settings = recorded_settings(replay)
+    base["settings"] = settings
+    runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="intake-bench-llm-") as tmp:
         messages = make_messages(Path(tmp), copies, SAMPLE_INBOX)
         for level in concurrency:
-            with ReplayServer(replay) as server:
-                env = {"INTAKE_LLM__BASE_URL": server.url, "INTAKE_LLM__API_KEY": "replay"}
+            with ReplayServer(replay, latency_scale) as server:
+                env = {
+                    **settings,
+                    "INTAKE_LLM__BASE_URL": server.url,
+                    "INTAKE_LLM__API_KEY": "replay",
+                }
                 result = measure(messages, level, cores, env=env)
                 served, unmatched = server.served, len(server.unmatched)
             entry = {
@@ -291,6 +353,13 @@ def run(
                     }
                 )
             runs.append(entry)
+    first = runs[0] if runs and runs[0]["status"] == "ok" else None
+    for entry in runs:
+        if first is not None and entry["status"] == "ok" and first["documents_per_minute"]:
+            # the ratio to concurrency 1 of this same run: what the numbers mean anywhere
+            entry["speedup"] = round(
+                entry["documents_per_minute"] / first["documents_per_minute"], 2
+            )
     status = "ok" if all(r["status"] == "ok" for r in runs) else runs[0]["status"]
     return {**base, "status": status, "runs": runs}
 
@@ -300,8 +369,15 @@ def main() -> None:
     parser.add_argument("--cassettes", type=Path, default=CASSETTES)
     parser.add_argument("--copies", type=int, default=3)
     parser.add_argument("--cores", type=int, default=2, help="pin to this many CPUs (0: all)")
+    parser.add_argument(
+        "--latency-scale",
+        type=float,
+        default=1.0,
+        help="multiply the recorded latencies (0.1 replays ten times faster)",
+    )
     args = parser.parse_args()
-    print(json.dumps(run(args.cassettes, args.copies, CONCURRENCY, args.cores or None), indent=2))
+    result = run(args.cassettes, args.copies, CONCURRENCY, args.cores or None, args.latency_scale)
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -1031,14 +1031,18 @@ class Store:
             return [_llm_call_from_row(r) for r in session.scalars(query)]
 
     def llm_response_format(self, base_url: str, model: str) -> str | None:
-        """The response format the endpoint last answered successfully, if any (remembered)."""
+        """The response format the endpoint last accepted (HTTP 200), if any (remembered).
+
+        An answer whose content did not hold (``invalid``, ``truncated``) still shows that the
+        endpoint takes the format; only an HTTP error says it does not.
+        """
         with self.session() as session:
             return session.scalars(
                 select(LlmCallRow.response_format)
                 .where(
                     LlmCallRow.base_url == base_url,
                     LlmCallRow.model == model,
-                    LlmCallRow.outcome == "ok",
+                    LlmCallRow.status_code == 200,
                 )
                 .order_by(LlmCallRow.id.desc())
                 .limit(1)
