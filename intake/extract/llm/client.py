@@ -25,12 +25,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from intake.config import LlmConfig
 from intake.store import LlmCall
+
+if TYPE_CHECKING:
+    import openai
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,8 @@ class LlmClient:
     def _create_client(self) -> openai.OpenAI:
         """The one place the transport is built: our timeout, and no retries of its own."""
         key = self.config.api_key.get_secret_value() if self.config.api_key else "none"
+        import openai  # imported on first use: it costs ~0.5 s at start-up
+
         return openai.OpenAI(
             base_url=self.base_url,
             api_key=key,
@@ -249,6 +252,8 @@ class LlmClient:
         check: Callable[[str | None], Sequence[str]] | None,
         detecting: bool,
     ) -> Reply:
+        import openai
+
         attempts = self.config.max_retries + 1
         last = ""
         for attempt in range(attempts):
