@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_INBOX = ROOT / "fixtures" / "sample-inbox"
 CORPUS = ROOT.parent / "shared" / "corpus"
 
+pytest_plugins = ["tests.llm_recording"]  # the `cassette` fixture for tests that meet the LLM
+
 
 @pytest.fixture
 def sample_inbox(tmp_path: Path) -> Path:

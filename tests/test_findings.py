@@ -12,11 +12,10 @@ drafted, exactly as they would be in production without Odoo.
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
-import threading
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from email.message import EmailMessage
@@ -29,7 +28,8 @@ from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table
 
-from intake.config import CatalogConfig, LlmConfig, Settings, StoreConfig
+from intake.assess.grounding import order_fields
+from intake.config import CatalogConfig, Settings, StoreConfig
 from intake.models import Assessment, Finding, MessageState, Severity
 from intake.pipeline import JobContext, process
 from intake.sources.authresults import (
@@ -39,6 +39,7 @@ from intake.sources.authresults import (
 from intake.sources.folder import message_from_email_bytes
 from intake.worker import open_context
 from tests.conftest import ROOT
+from tests.llm_recording import llm_config
 
 SAMPLE_CATALOG = ROOT / "fixtures" / "sample-catalog.json"
 DOUGLAS = ("Douglas Fletcher", "douglas.fletcher51@example.com")  # a contact of Deco Addict
@@ -560,124 +561,54 @@ def test_duplicate_po(intake: Intake) -> None:
 # --------------------------------------------------------------------------- grounding
 
 
-class InventingLlm:
-    """An OpenAI-compatible endpoint on 127.0.0.1 whose answer holds a PO number the document
-    lacks — the one LLM failure no real server produces on demand (conventions §4)."""
-
-    def __init__(self, answer: dict[str, Any]) -> None:
-        body = json.dumps(
-            {
-                "id": "chatcmpl-test",
-                "object": "chat.completion",
-                "model": "test-model",
-                "choices": [
-                    {
-                        "index": 0,
-                        "finish_reason": "stop",
-                        "message": {"role": "assistant", "content": json.dumps(answer)},
-                    }
-                ],
-                "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
-            }
-        ).encode()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def __enter__(self) -> InventingLlm:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def unpriced_order_email() -> bytes:
+    """An order typed in haste: codes, quantities and a PO number, but no prices, currency,
+    delivery date or total — the gaps a small model was seen to fill with inventions."""
+    msg = EmailMessage()
+    msg["From"] = formataddr(DOUGLAS)
+    msg["To"] = "orders@yourcompany.example.com"
+    msg["Subject"] = "Order PO-DA-30002"
+    msg["Date"] = "Mon, 10 Mar 2025 09:14:00 -0700"
+    msg["Message-ID"] = "<order-unpriced@mail.example.com>"
+    msg.set_content(
+        "Hi,\n\nplease send us the following, PO-DA-30002:\n\n"
+        "2 x FURN_7800 Desk Combination\n3 x E-COM07 Large Cabinet\n\n"
+        "to our usual address.\n\nThanks,\nDouglas Fletcher\nDeco Addict\n"
+    )
+    return msg.as_bytes()
 
 
-def quoted(value: Any, quote: str | None = None) -> dict[str, Any]:
-    return {"value": value, "quote": quote if quote is not None else str(value)}
+NOT_IN_THE_UNPRICED_ORDER = re.compile(
+    r"currency|requested_delivery_date|subtotal|tax_amount|total_amount"
+    r"|lines\[\d+\]\.(unit_price|line_total)"
+)
+"""Fields for which ``unpriced_order_email`` holds no value at all: anything here is invented."""
 
 
-def llm_answer(po: str) -> dict[str, Any]:
-    return {
-        "customer_name": quoted("Deco Addict"),
-        "customer_email": None,
-        "customer_vat": None,
-        "po_number": quoted(po),
-        "order_date": quoted("2025-03-10", "March 10, 2025"),
-        "requested_delivery_date": quoted("2025-03-31", "March 31, 2025"),
-        "currency": quoted("USD"),
-        "ship_to": None,
-        "total_amount": quoted(1860.00, "1,860.00"),
-        "lines": [
-            {
-                "product_code": quoted("FURN_7800"),
-                "description": quoted("Desk Combination"),
-                "quantity": quoted(2),
-                "uom": quoted("Units"),
-                "unit_price": quoted(450.00, "450.00"),
-                "line_total": quoted(900.00, "900.00"),
-            },
-            {
-                "product_code": quoted("E-COM07"),
-                "description": quoted("Large Cabinet"),
-                "quantity": quoted(3),
-                "uom": quoted("Units"),
-                "unit_price": quoted(320.00, "320.00"),
-                "line_total": quoted(960.00, "960.00"),
-            },
-        ],
-        "cannot_extract": None,
+def test_value_not_found_in_the_source(tmp_path: Path, cassette: Any) -> None:
+    """A real model (Qwen2.5-Coder 1.5B, recorded) fills gaps with values the e-mail lacks."""
+    config = llm_config(response_format="json_object_schema", max_tokens=600, logprobs=False)
+    intake = Intake(tmp_path, llm=config)
+    outcome = intake.run(unpriced_order_email())
+    control = intake.order(Order())
+
+    order = outcome.assessment.matched.order
+    assert order.extractor.startswith("llm"), order.extractor
+    given = {
+        f.path: f.extracted.value for f in order_fields(order) if f.extracted.value is not None
     }
+    invented = {path for path in given if NOT_IN_THE_UNPRICED_ORDER.fullmatch(path)}
+    assert invented, f"the recorded model invented nothing this time: {given}"
+    flagged = {f.field: f for f in outcome.assessment.findings if f.code == "value_not_in_source"}
+    assert invented <= set(flagged), f"invented {sorted(invented)}, flagged {sorted(flagged)}"
+    for path in invented:
+        assert flagged[path].severity in (Severity.WARN, Severity.BLOCK)
+        assert "was not found in the source" in flagged[path].message
+    # What the e-mail does say is found in it.
+    assert given.get("po_number") == "PO-DA-30002" and "po_number" not in flagged
+    assert not any(re.fullmatch(r"lines\[\d+\]\.quantity", f) for f in flagged), flagged
+    assert outcome.state is MessageState.IN_REVIEW, outcome.reasons
 
-
-@pytest.fixture
-def llm_intake(tmp_path: Path) -> Iterator[Any]:
-    def start(po: str) -> tuple[Intake, InventingLlm]:
-        llm = InventingLlm(llm_answer(po)).__enter__()
-        servers.append(llm)
-        config = LlmConfig(
-            base_url=llm.url,
-            api_key="test-key",  # type: ignore[arg-type]
-            model="test-model",
-            response_format="json_object",
-            logprobs=False,
-            max_retries=0,
-        )
-        return Intake(tmp_path / po, llm=config), llm
-
-    servers: list[InventingLlm] = []
-    yield start
-    for server in servers:
-        server.__exit__(None, None, None)
-
-
-def test_value_not_found_in_the_source(llm_intake: Any) -> None:
-    invented, _ = llm_intake("PO-DA-99999")
-    faithful, _ = llm_intake("PO-DA-30001")
-
-    outcome = invented.order(Order())
-    control = faithful.order(Order())
-
-    assert outcome.assessment.matched.order.extractor.startswith("llm")
-    finding = outcome.only("value_not_in_source")
-    assert (finding.severity, finding.field) == (Severity.WARN, "po_number")
-    assert "PO-DA-99999" in finding.message
-    assert outcome.state is MessageState.IN_REVIEW
+    # The same model on a complete order invents nothing, and the order is drafted.
     assert "value_not_in_source" not in control.codes(), control.assessment.findings
     assert control.state is MessageState.DRAFTED, control.reasons

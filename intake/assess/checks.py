@@ -87,7 +87,8 @@ def assess(
 def _check_classification(classification: Classification) -> list[Finding]:
     reasons = f": {'; '.join(classification.reasons)}" if classification.reasons else ""
     if classification.label == "not_order":
-        kind = f"a {classification.kind}" if classification.kind else "something else"
+        kind = classification.kind
+        kind = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}" if kind else "something else"
         return [
             Finding(
                 code="not_an_order",

@@ -4,15 +4,18 @@ The LLM returns values with the text it says it read them from. That text is a c
 evidence: each quote is looked up in the documents — exactly, then with case and white space
 folded, and a number or date quote also by what it says in any notation (``1234.56`` finds
 ``1.234,56``, ``2026-04-03`` finds ``03.04.2026``). A value gets evidence only where its quote
-occurs and shows that value; anything else keeps the value with no evidence and a low
-confidence, and the assess stage raises a ``value_not_in_source`` finding. A line's values are
+occurs and shows that value, or — for text, whose quote small models often take from a
+neighbour — where the value itself is printed (on its line's row, for a line's value);
+anything else keeps the value with no evidence and a low confidence, and the assess stage
+raises a ``value_not_in_source`` finding. A line's values are
 looked for on the text line holding its code or description first, so a short quote such as
 a quantity "2" is not taken from somewhere else. Text that addresses an AI (prompt injection,
 see :mod:`intake.assess.injection`) never counts as evidence.
 
 Confidence follows how the quote was found: exactly 0.92, folded 0.85, by normalized number or
-date 0.75, not at all 0.2. OCR confidence of the words scales it, and where the endpoint
-returned token logprobs, so does the probability of the value's least likely token.
+date (or a text value found without its quote) 0.75, not at all 0.2. OCR confidence of the
+words scales it, and where the endpoint returned token logprobs, so does the probability of
+the value's least likely token.
 """
 
 from __future__ import annotations
@@ -143,6 +146,29 @@ class Locator:
                     return doc, m.start(), m.start() + len(token)
         return None
 
+    def find_text_value(
+        self, value: str, region: Region | None, anywhere: bool
+    ) -> tuple[Document, int, int] | None:
+        """Where a text value itself is printed, when the model's quote did not show it.
+
+        Small models quote the wrong neighbour (a product code with the description as its
+        quote). A line's value is looked for only on that line's row; a header value anywhere,
+        and a line's value anywhere only when its row is unknown and the value is distinctive
+        (a code with a digit), so a short word is not taken from another line.
+        """
+        if len(_fold_map(value)[0].strip()) < 2:
+            return None
+        if region is not None:
+            hit = self.find_in(region.doc, value, region.start, region.end)
+            return (region.doc, hit[0], hit[1]) if hit is not None else None
+        if not anywhere:
+            return None
+        for doc in self.docs:
+            hit = self.find_in(doc, value, 0, len(doc.text))
+            if hit is not None:
+                return doc, hit[0], hit[1]
+        return None
+
     def find_date(self, value: date, region: Region | None) -> tuple[Document, int, int] | None:
         """A printed date that reads as ``value`` in either day/month order."""
         scopes = [(region.doc, region.start, region.end)] if region is not None else []
@@ -216,6 +242,16 @@ class FieldLocator:
             return ExtractedText(
                 value=value,
                 confidence=self._confidence(base, doc, start, end, path),
+                evidence=evidence(doc, start, end),
+            )
+        on_a_line = path[0] == "lines"
+        distinctive = any(c.isdigit() for c in value) and len(value) >= 4
+        found = self.locator.find_text_value(value, region, not on_a_line or distinctive)
+        if found is not None:
+            doc, start, end = found
+            return ExtractedText(
+                value=value,
+                confidence=self._confidence(NORMALIZED_QUOTE, doc, start, end, path),
                 evidence=evidence(doc, start, end),
             )
         if path == ("customer_email",) and value.lower() == self.sender:
