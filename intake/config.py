@@ -243,6 +243,12 @@ class OdooConfig(SecretFromFile):
     catalog_refresh_minutes: float = Field(
         default=10, gt=0, description="how often intake run refreshes the catalog cache"
     )
+    history_days: int = Field(
+        default=730,
+        ge=1,
+        description="how far back the customer's Odoo orders count for the anomaly checks "
+        "(unusual quantities, duplicate PO numbers, first orders of a product)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> OdooConfig:

@@ -15,12 +15,13 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from intake.assess import assess
 from intake.assess.decide import decide
-from intake.assess.history import AssessContext, history_from_quotations
+from intake.assess.history import AssessContext, merged_history
 from intake.catalog import Catalog
 from intake.config import Settings
 from intake.documents import parse_message
@@ -43,6 +44,7 @@ from intake.store import Store
 
 if TYPE_CHECKING:
     from intake.odoo.client import OdooClient
+    from intake.odoo.history import OrderHistory
 
 log = logging.getLogger(__name__)
 
@@ -207,21 +209,53 @@ def require_documents(parsed: ParsedMessage) -> None:
 
 
 def assess_context(ctx: JobContext, message: Message, matched: MatchedOrder) -> AssessContext:
-    """The catalog, the customer's earlier quotations and what reviewers taught, for the checks.
+    """The catalog, the customer's earlier orders and what reviewers taught, for the checks.
 
     The history is what the store holds — every draft intake made and every order a person
-    approved — whether or not Odoo is configured; this message's own quotation never counts.
+    approved — and, with Odoo configured, the customer's orders in Odoo for the products of
+    this order (``odoo.history_days`` back); this message's own quotation never counts. Odoo
+    not answering leaves the store's history: the checks run on what is known, and the log
+    says so.
     """
     customer = matched.customer
     learned = ctx.store.learned_mappings()
     if customer is None:
         return AssessContext(catalog=ctx.catalog, learned=learned)
     past = ctx.store.past_quotations(customer.partner_id, exclude_message_id=message.id)
+    odoo_history = None
+    if ctx.odoo is not None:
+        odoo_history = _odoo_history(ctx, message, customer.partner_id, matched)
     return AssessContext(
         catalog=ctx.catalog,
-        history=history_from_quotations(customer.partner_id, past),
+        history=merged_history(customer.partner_id, past, odoo_history),
         learned=learned,
     )
+
+
+def _odoo_history(
+    ctx: JobContext, message: Message, partner_id: int, matched: MatchedOrder
+) -> OrderHistory | None:
+    """The customer's orders in Odoo of this order's products, or None when Odoo fails."""
+    from intake.odoo.errors import OdooError
+    from intake.odoo.history import QUOTED_STATES, order_history
+
+    assert ctx.odoo is not None
+    products = sorted({ml.product.product_id for ml in matched.lines if ml.product is not None})
+    since = message.received_at.date() - timedelta(days=ctx.settings.odoo.history_days)
+    if not products:
+        return None  # nothing to compare; a PO number Odoo already has is caught on sending
+    try:
+        # Only this order's products are read (a big customer has years of lines); the
+        # outbox still refuses a second quotation for a PO number Odoo holds for other goods.
+        return order_history(ctx.odoo, [partner_id], products, since=since, states=QUOTED_STATES)
+    except OdooError as exc:
+        log.warning(
+            "%s: the customer's order history could not be read from Odoo (%s); the checks "
+            "use intake's own history only",
+            message.source_ref,
+            exc,
+        )
+        return None
 
 
 def classify_and_extract(

@@ -761,3 +761,64 @@ def test_robust_outlier_when_every_earlier_quantity_is_the_same() -> None:
     assert flagged is not None and flagged.z is None and flagged.mad == 0
     assert robust_outlier(Decimal(11), same, 3.5, Decimal(3)) is None
     assert robust_outlier(Decimal(100), [], 3.5, Decimal(3)) is None
+
+
+# --------------------------------------------------------------------------- history sources
+
+
+def test_odoo_orders_join_the_store_history_without_counting_intakes_own_twice() -> None:
+    from intake.assess.history import merged_history
+    from intake.models import QuotationDraft, QuotationLine
+    from intake.odoo.history import HistoryLine, OrderHistory, ProductHistory
+    from intake.store import PastQuotation
+
+    def odoo_line(order_id: int, day: int, qty: str, origin: str | None = None) -> HistoryLine:
+        return HistoryLine(
+            order_id=order_id,
+            order_name=f"S{order_id:05d}",
+            order_date=date(2025, 1, day),
+            state="sale",
+            order_ref=f"PO-{order_id}",
+            origin=origin,
+            quantity=Decimal(qty),
+            uom="Units",
+            price_unit=Decimal("10"),
+        )
+
+    odoo = OrderHistory(
+        partner_ids=(7,),
+        products=(
+            ProductHistory(
+                partner_id=7,
+                product_id=1,
+                lines=(odoo_line(1, 1, "3"), odoo_line(2, 5, "4"), odoo_line(3, 9, "2", "K-3")),
+            ),
+            ProductHistory(partner_id=7, product_id=2, lines=(odoo_line(2, 5, "12"),)),
+            ProductHistory(partner_id=8, product_id=1, lines=(odoo_line(4, 6, "99"),)),
+        ),
+    )
+    mine = PastQuotation(
+        message_id="m-1",
+        draft=QuotationDraft(
+            partner_id=7,
+            partner_name="Customer",
+            client_order_ref="PO-3",
+            lines=(QuotationLine(product_id=1, name="P1", quantity=Decimal(2), uom="Units"),),
+            idempotency_key="K-3",
+        ),
+        ship_to=None,
+        created_at=datetime(2025, 1, 9, 12, tzinfo=UTC),
+    )
+    history = merged_history(7, [mine], odoo)
+
+    assert history.consulted == ("intake", "Odoo")
+    # Order 3 is intake's own quotation (its key is the Odoo order's origin): counted once.
+    assert [o.source for o in history.orders] == [
+        "message m-1",
+        "Odoo order S00002",
+        "Odoo order S00001",
+    ]
+    assert sorted(history.quantities(1, "Units")) == [2, 3, 4], "another customer's 99 is not here"
+    assert history.orders_with(2) == 1
+    assert history.with_po_number("po-1") is not None
+    assert merged_history(7, [mine], None).consulted == ("intake",)

@@ -635,6 +635,46 @@ def test_order_history_in_bulk(odoo: Odoo) -> None:
     assert [p.product_id for p in only.products] == [one.product_id]
 
 
+def test_anomaly_checks_see_the_customers_orders_in_odoo(lane: Lane, tmp_path: Path) -> None:
+    """A fresh intake store knows no orders of Gemini Furniture; Odoo's demo data holds a
+    dozen with FURN_6667 (1 to 10 each). 300 of them is unusual from the first message on,
+    and a product Gemini never ordered is its first order in intake *and* Odoo."""
+    from intake.pipeline import process
+    from intake.sources.folder import message_from_email_bytes
+    from intake.worker import open_context
+
+    raw = (
+        b"From: Oscar Morgan <oscar.morgan11@example.com>\r\n"
+        b"To: orders@yourcompany.example.com\r\nSubject: Purchase order GF-HIST-1\r\n"
+        b"Message-ID: <gf-hist-1@test.intake>\r\nDate: Mon, 10 Mar 2025 09:00:00 +0000\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"Hello,\r\n\r\nplease find our purchase order below.\r\n\r\nPO Number: GF-HIST-1\r\n\r\n"
+        b"Item code   Description               Qty\r\n"
+        b"FURN_6667   Acoustic Bloc Screens     300\r\n"
+        b"E-COM07     Large Cabinet             2\r\n\r\n"
+        b"Best regards,\r\nOscar Morgan\r\nGemini Furniture\r\n"
+    )
+    with lane.use("test_anomaly_checks_see_the_customers_orders_in_odoo"):
+        ctx = open_context(settings_for(lane, tmp_path))
+        added = ctx.store.add_message(message_from_email_bytes(raw, "test", "gf-hist-1.eml"))
+        state = process(ctx.store.load_message(added.message_id), ctx)
+    assessment = ctx.store.load_assessment(added.message_id)
+    assert assessment is not None and assessment.matched.customer is not None
+    gemini = assessment.matched.customer
+    assert gemini.name == "Gemini Furniture"
+    assert ctx.store.past_quotations(gemini.partner_id) == [], "intake itself knows nothing"
+    codes = [ml.product.default_code if ml.product else None for ml in assessment.matched.lines]
+    assert codes == ["FURN_6667", "E-COM07"]
+    by_code = {(f.code, f.field): f for f in assessment.findings}
+    unusual = by_code.get(("quantity_unusual", "lines[0].quantity"))
+    assert unusual is not None, assessment.findings
+    assert "300" in unusual.message and "the usual" in unusual.message
+    assert ("product_first_order", "lines[0].product_code") not in by_code
+    first = by_code[("product_first_order", "lines[1].product_code")]
+    assert "in intake and Odoo holds it" in first.message
+    assert state is MessageState.IN_REVIEW
+
+
 # ----------------------------------------------------------------------------- cassettes
 
 
@@ -794,6 +834,13 @@ def test_process_sample_inbox_creates_drafts_once(
     by_origin = {o["origin"]: o for o in created}
     drafted = {Path(str(r["source_ref"])).name for r in rows if r["state"] == "drafted"}
     expected = {n for n, lb in labels.items() if lb["expected"]["decision"] == "draft"}
+    # The labels judge each message alone. Odoo's demo data adds history: Gemini Furniture
+    # ordered FURN_0269 a dozen times, 1 to 4 each, so the scan's 16 is held for a person.
+    gemini = "03-gemini-furniture-scan.eml"
+    held = next(r for r in rows if Path(str(r["source_ref"])).name == gemini)
+    assert held["state"] == "in_review"
+    assert any("FURN_0269" in why and "the usual" in why for why in held["reasons"]), held
+    expected.discard(gemini)
     assert drafted == expected, rows
     for name in expected:
         order = by_origin[keys[name]]

@@ -264,8 +264,8 @@ def check_duplicate_po(matched: MatchedOrder, history: CustomerHistory) -> list[
         Finding(
             code="duplicate_po",
             severity=Severity.BLOCK,
-            message=f"PO {po} of {customer.name} was already quoted{when} (message "
-            f"{earlier.message_id}); check whether this is a resend, which needs no second "
+            message=f"PO {po} of {customer.name} was already quoted{when} "
+            f"({earlier.source}); check whether this is a resend, which needs no second "
             "quotation, or a changed order, which should update the first one.",
             field="po_number",
         )
@@ -286,10 +286,12 @@ def check_history(
         label = f"[{product.default_code}] {product.name}" if product.default_code else product.name
         ordered = history.orders_with(product.product_id)
         if ordered == 0:
+            where = " and ".join(history.consulted)
             seen = (
-                f"none of its {len(history.orders)} earlier order(s) in intake holds it"
+                f"none of its {len(history.orders)} earlier order(s) in {where} holds it"
                 if history.orders
-                else "intake has no earlier order of this customer"
+                else f"{where} {'has' if len(history.consulted) == 1 else 'have'} no earlier "
+                "order of this customer"
             )
             findings.append(
                 Finding(

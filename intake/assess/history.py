@@ -2,8 +2,9 @@
 
 "200 chairs when they always order 20", "a PO number we already quoted", "a ship-to address
 never seen" are only visible against what came before. The pipeline reads the customer's
-earlier quotations from the store (every draft intake made and every order a person approved;
-the same history whether or not Odoo is configured) and hands them in as a
+earlier quotations from the store (every draft intake made and every order a person approved)
+and, with Odoo configured, the customer's orders in Odoo — years of orders people entered by
+hand before intake, which a fresh intake store knows nothing of. Both are handed in as one
 :class:`CustomerHistory`, so the checks themselves stay pure and can be re-run on a stored
 order. :class:`AssessContext` carries it together with the catalog.
 """
@@ -23,6 +24,7 @@ from intake.match.uom import uom_factor
 from intake.models import Frozen
 
 if TYPE_CHECKING:
+    from intake.odoo.history import HistoryLine, OrderHistory
     from intake.store import PastQuotation
 
 
@@ -35,18 +37,23 @@ class PastLine(Frozen):
 
 
 class PastOrder(Frozen):
-    """An earlier order of the customer, as the quotation intake made for it."""
+    """An earlier order of the customer: a quotation intake made, or an order in Odoo."""
 
-    message_id: str
+    message_id: str | None = None
+    """The message intake made it from; None for an order only Odoo knows."""
+    odoo_order: str | None = None
+    """The Odoo order's name (S00042) for an order read from Odoo."""
     po_number: str | None = None
     ordered_on: date | None = None
     ship_to: str | None = None
     lines: tuple[PastLine, ...] = ()
 
     @property
-    def reference(self) -> str:
-        """How people name the order in a message: its PO number, else the message id."""
-        return f"PO {self.po_number}" if self.po_number else f"message {self.message_id}"
+    def source(self) -> str:
+        """Where a person finds it: ``message <id>`` or ``Odoo order S00042``."""
+        if self.message_id is not None:
+            return f"message {self.message_id}"
+        return f"Odoo order {self.odoo_order}"
 
 
 class CustomerHistory(Frozen):
@@ -54,6 +61,8 @@ class CustomerHistory(Frozen):
 
     partner_id: int
     orders: tuple[PastOrder, ...] = ()
+    consulted: tuple[str, ...] = ("intake",)
+    """Where the orders were looked for: intake's store, and Odoo when it was read."""
 
     def quantities(self, product_id: int, uom: str) -> list[Decimal]:
         """Every earlier quantity of ``product_id``, converted to ``uom`` where Odoo can.
@@ -149,6 +158,55 @@ def history_from_quotations(
         for q in quotations
     )
     return CustomerHistory(partner_id=partner_id, orders=orders)
+
+
+def history_from_odoo(
+    partner_id: int, odoo: OrderHistory, skip_origins: Iterable[str] = ()
+) -> tuple[PastOrder, ...]:
+    """The customer's orders as Odoo holds them (newest first), one PastOrder per order.
+
+    Orders whose source document is in ``skip_origins`` — the idempotency keys of quotations
+    intake made and already counts from its store — are left out, so no order counts twice.
+    """
+    skip = set(skip_origins)
+    by_order: dict[int, list[tuple[int, HistoryLine]]] = {}
+    for product in odoo.products:
+        if product.partner_id != partner_id:
+            continue
+        for line in product.lines:
+            if line.origin is not None and line.origin in skip:
+                continue
+            by_order.setdefault(line.order_id, []).append((product.product_id, line))
+    orders = [
+        PastOrder(
+            odoo_order=lines[0][1].order_name,
+            po_number=lines[0][1].order_ref,
+            ordered_on=lines[0][1].order_date,
+            lines=tuple(
+                PastLine(product_id=product_id, quantity=line.quantity, uom=line.uom)
+                for product_id, line in lines
+            ),
+        )
+        for lines in by_order.values()
+    ]
+    orders.sort(key=lambda o: o.ordered_on or date.min, reverse=True)
+    return tuple(orders)
+
+
+def merged_history(
+    partner_id: int, quotations: Iterable[PastQuotation], odoo: OrderHistory | None
+) -> CustomerHistory:
+    """The store's quotations and, when read, the customer's Odoo orders: one history."""
+    quotations = list(quotations)
+    from_store = history_from_quotations(partner_id, quotations).orders
+    if odoo is None:
+        return CustomerHistory(partner_id=partner_id, orders=from_store)
+    keys = (q.draft.idempotency_key for q in quotations)
+    from_odoo = history_from_odoo(partner_id, odoo, keys)
+    orders = sorted((*from_store, *from_odoo), key=lambda o: o.ordered_on or date.min, reverse=True)
+    return CustomerHistory(
+        partner_id=partner_id, orders=tuple(orders), consulted=("intake", "Odoo")
+    )
 
 
 def _po_key(po_number: str) -> str:

@@ -21,6 +21,9 @@ from intake.odoo.client import OdooClient
 
 CONFIRMED_STATES = ("sale", "done")
 """Order states that count as history by default: confirmed and locked (not quotations)."""
+QUOTED_STATES = ("draft", "sent", "sale", "done")
+"""Every order state but cancelled: what the anomaly checks compare with (a quotation sent
+with a PO number makes a second one a duplicate, as intake's own drafts do)."""
 
 PAGE_SIZE = 2000
 
@@ -34,6 +37,10 @@ class HistoryLine(BaseModel):
     order_name: str
     order_date: date | None
     state: str
+    order_ref: str | None = None
+    """The customer's reference (PO number) on the order, ``client_order_ref``."""
+    origin: str | None = None
+    """The order's source document; intake writes its idempotency key there."""
     quantity: Decimal
     uom: str | None
     price_unit: Decimal
@@ -149,7 +156,12 @@ def order_history(
     orders = {
         row["id"]: row
         for row in (
-            client.execute("sale.order", "read", order_ids, fields=["name", "date_order"])
+            client.execute(
+                "sale.order",
+                "read",
+                order_ids,
+                fields=["name", "date_order", "client_order_ref", "origin"],
+            )
             if order_ids
             else []
         )
@@ -180,6 +192,8 @@ def order_history(
                 order_name=str(order.get("name") or order_id),
                 order_date=date.fromisoformat(str(raw_date)[:10]) if raw_date else None,
                 state=str(line["state"]),
+                order_ref=order.get("client_order_ref") or None,
+                origin=order.get("origin") or None,
                 quantity=Decimal(str(line["product_uom_qty"])),
                 uom=str(uom[1]) if isinstance(uom, list | tuple) and len(uom) > 1 else None,
                 price_unit=Decimal(str(line["price_unit"])),
