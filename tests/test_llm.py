@@ -1,7 +1,8 @@
 """The LLM path against a real OpenAI-compatible server, replayed from vcrpy cassettes.
 
 The cassettes in ``tests/cassettes/llm/`` were recorded from llama-cpp-python's server running
-Qwen2.5-Coder 1.5B Instruct (GGUF) on 127.0.0.1 — see docs/llm.md for the exact commands. CI
+Qwen2.5-Coder 1.5B Instruct (GGUF) on 127.0.0.1, and those of the strict ``json_schema`` tests
+from llama.cpp's own llama-server with the same model — see docs/llm.md for the commands. CI
 replays them (record mode ``none``); ``INTAKE_RECORD=1`` re-records against the server at
 ``INTAKE_TEST_LLM_URL``. Requests are matched on their JSON body, so a changed prompt, schema
 or document needs a re-recording; the API key is filtered from the headers and a test checks
