@@ -368,6 +368,55 @@ def test_reprocess_runs_extraction_again_from_the_stored_documents(world: Review
     assert note is not None and note.status == "open"
 
 
+def test_other_reviewers_are_served_while_a_reprocess_runs(
+    world: ReviewWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reprocess (OCR and the LLM again: minutes) must not stall the server for everyone."""
+    import threading
+
+    from intake.review import actions
+
+    started, release = threading.Event(), threading.Event()
+    real_reprocess = actions.reprocess
+
+    def held_reprocess(*args: object) -> MessageState:
+        started.set()
+        assert release.wait(120), "the test never released the reprocess"
+        return real_reprocess(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(actions, "reprocess", held_reprocess)
+    message_id = world.ids["04-ready-mat-html-order.eml"]
+    answers: dict[str, object] = {}
+    # One TestClient context = one event loop shared by every request, as under uvicorn.
+    with client_for(world) as client:
+        login(client)
+        token = csrf_of(client.get(f"/items/{message_id}").text)
+
+        def click_reprocess() -> None:
+            answers["reprocess"] = client.post(
+                f"/items/{message_id}/reprocess", data={"csrf_token": token}
+            )
+
+        def open_queue() -> None:
+            answers["queue"] = client.get("/")
+
+        clicking = threading.Thread(target=click_reprocess)
+        clicking.start()
+        try:
+            assert started.wait(60), "the reprocess never started"
+            reading = threading.Thread(target=open_queue)
+            reading.start()
+            reading.join(60)
+            served_meanwhile = not reading.is_alive()
+        finally:
+            release.set()
+            clicking.join(120)
+        assert served_meanwhile, "the queue page waited for another reviewer's reprocess"
+        assert getattr(answers["queue"], "status_code", None) == 200
+        reprocessed = answers["reprocess"]
+        assert "Reprocessed with the current prompts and config" in reprocessed.text
+
+
 def test_proxy_header_is_believed_only_from_a_trusted_proxy(tmp_path: Path) -> None:
     world = build_world(tmp_path, auth="proxy", trusted_proxies=["testclient"])
     client = client_for(world)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, HTTPException, Request
@@ -24,6 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -45,6 +47,7 @@ from intake.store import review as records
 from intake.store.review import ReviewConflict
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 HERE = Path(__file__).resolve().parent
 CSP = (
@@ -109,6 +112,21 @@ def create_app(settings: Settings, ctx: JobContext) -> FastAPI:
     templates = Jinja2Templates(env=env)
     limiter = LoginLimiter(config.login_max_failures, config.login_window_seconds)
     lock = threading.Lock()
+
+    async def locked(work: Callable[[], T]) -> T:
+        """Run a review action in a worker thread, one action at a time.
+
+        Actions take seconds to minutes (reprocessing runs OCR and the LLM again; approving
+        may send the draft to Odoo). On the event loop they would stall every other
+        reviewer's page; in a thread only the one who clicked waits for the result.
+        """
+
+        def run() -> T:
+            with lock:
+                return work()
+
+        return await run_in_threadpool(run)
+
     index_cache: dict[int, ProductIndex] = {}
 
     app.add_middleware(
@@ -352,8 +370,7 @@ def create_app(settings: Settings, ctx: JobContext) -> FastAPI:
         load_item(message_id)
         try:
             correction = actions.parse_correction(fields(form))
-            with lock:
-                actions.approve(ctx, message_id, correction, user)
+            await locked(lambda: actions.approve(ctx, message_id, correction, user))
         except actions.FormError as exc:
             flash(request, "error", f"Not approved: {exc}")
             return redirect(request, f"/items/{quote(message_id)}")
@@ -370,8 +387,8 @@ def create_app(settings: Settings, ctx: JobContext) -> FastAPI:
         form = await checked_form(request)
         load_item(message_id)
         try:
-            with lock:
-                actions.reject(ctx, message_id, str(form.get("reason", "")), user)
+            reason = str(form.get("reason", ""))
+            await locked(lambda: actions.reject(ctx, message_id, reason, user))
         except (actions.FormError, ReviewConflict) as exc:
             flash(request, "error", f"Not rejected: {exc}")
             return redirect(request, f"/items/{quote(message_id)}")
@@ -384,8 +401,7 @@ def create_app(settings: Settings, ctx: JobContext) -> FastAPI:
         await checked_form(request)
         load_item(message_id)
         try:
-            with lock:
-                state = actions.reprocess(ctx, message_id, user)
+            state = await locked(lambda: actions.reprocess(ctx, message_id, user))
         except ReviewConflict as exc:
             flash(request, "error", f"Not reprocessed: {exc}")
             return redirect(request, f"/items/{quote(message_id)}")
