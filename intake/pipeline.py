@@ -39,7 +39,7 @@ from intake.models import (
     MessageState,
     ParsedMessage,
 )
-from intake.odoo.quotation import build_quotation
+from intake.odoo.quotation import build_quotation, idempotency_key
 from intake.store import Store
 
 if TYPE_CHECKING:
@@ -227,7 +227,9 @@ def assess_context(ctx: JobContext, message: Message, matched: MatchedOrder) -> 
         odoo_history = _odoo_history(ctx, message, customer.partner_id, matched)
     return AssessContext(
         catalog=ctx.catalog,
-        history=merged_history(customer.partner_id, past, odoo_history),
+        history=merged_history(
+            customer.partner_id, past, odoo_history, own_key=idempotency_key(message)
+        ),
         learned=learned,
     )
 

@@ -822,3 +822,7 @@ def test_odoo_orders_join_the_store_history_without_counting_intakes_own_twice()
     assert history.orders_with(2) == 1
     assert history.with_po_number("po-1") is not None
     assert merged_history(7, [mine], None).consulted == ("intake",)
+    # Reprocessing a message whose quotation an earlier run sent to Odoo: not its own duplicate.
+    again = merged_history(7, [], odoo, own_key="K-3")
+    assert "Odoo order S00003" not in [o.source for o in again.orders]
+    assert "Odoo order S00003" in [o.source for o in merged_history(7, [], odoo).orders]

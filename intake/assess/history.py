@@ -194,14 +194,24 @@ def history_from_odoo(
 
 
 def merged_history(
-    partner_id: int, quotations: Iterable[PastQuotation], odoo: OrderHistory | None
+    partner_id: int,
+    quotations: Iterable[PastQuotation],
+    odoo: OrderHistory | None,
+    own_key: str | None = None,
 ) -> CustomerHistory:
-    """The store's quotations and, when read, the customer's Odoo orders: one history."""
+    """The store's quotations and, when read, the customer's Odoo orders: one history.
+
+    ``own_key`` is the idempotency key of the message being assessed: its own quotation, if
+    an earlier run already sent it to Odoo, is not an earlier order (a reprocessed message
+    is no duplicate of itself).
+    """
     quotations = list(quotations)
     from_store = history_from_quotations(partner_id, quotations).orders
     if odoo is None:
         return CustomerHistory(partner_id=partner_id, orders=from_store)
-    keys = (q.draft.idempotency_key for q in quotations)
+    keys = [q.draft.idempotency_key for q in quotations]
+    if own_key is not None:
+        keys.append(own_key)
     from_odoo = history_from_odoo(partner_id, odoo, keys)
     orders = sorted((*from_store, *from_odoo), key=lambda o: o.ordered_on or date.min, reverse=True)
     return CustomerHistory(
