@@ -636,39 +636,55 @@ def test_order_history_in_bulk(odoo: Odoo) -> None:
 
 
 def test_anomaly_checks_see_the_customers_orders_in_odoo(lane: Lane, tmp_path: Path) -> None:
-    """A fresh intake store knows no orders of Gemini Furniture; Odoo's demo data holds a
-    dozen with FURN_6667 (1 to 10 each). 300 of them is unusual from the first message on,
-    and a product Gemini never ordered is its first order in intake *and* Odoo."""
+    """A fresh intake store knows no orders of Gemini Furniture; Odoo's demo data holds several.
+    The product Gemini ordered most often, at 100 times its median quantity, is unusual from
+    the first message on, and a product Gemini never ordered is its first order in intake *and*
+    Odoo. (The products are read from the server: demo data differs between releases.)"""
+    from intake.odoo.history import QUOTED_STATES
     from intake.pipeline import process
     from intake.sources.folder import message_from_email_bytes
     from intake.worker import open_context
 
-    raw = (
-        b"From: Oscar Morgan <oscar.morgan11@example.com>\r\n"
-        b"To: orders@yourcompany.example.com\r\nSubject: Purchase order GF-HIST-1\r\n"
-        b"Message-ID: <gf-hist-1@test.intake>\r\nDate: Mon, 10 Mar 2025 09:00:00 +0000\r\n"
-        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-        b"Hello,\r\n\r\nplease find our purchase order below.\r\n\r\nPO Number: GF-HIST-1\r\n\r\n"
-        b"Item code   Description               Qty\r\n"
-        b"FURN_6667   Acoustic Bloc Screens     300\r\n"
-        b"E-COM07     Large Cabinet             2\r\n\r\n"
-        b"Best regards,\r\nOscar Morgan\r\nGemini Furniture\r\n"
-    )
     with lane.use("test_anomaly_checks_see_the_customers_orders_in_odoo"):
         ctx = open_context(settings_for(lane, tmp_path))
+        assert ctx.odoo is not None
+        gemini_id = next(
+            p.id for p in ctx.catalog.partners if p.name == "Gemini Furniture" and not p.parent_id
+        )
+        products = {p.id: p for p in ctx.catalog.products if p.default_code and p.sale_ok}
+        before = order_history(ctx.odoo, [gemini_id], states=QUOTED_STATES)
+        usual = max(
+            (h for h in before.products if h.product_id in products), key=lambda h: len(h.lines)
+        )
+        assert len(usual.lines) >= 3, "Gemini Furniture's demo orders"
+        ordered = {h.product_id for h in before.products}
+        never = next(p for p in products.values() if p.id not in ordered)
+        often = products[usual.product_id]
+        quantity = int(usual.median_quantity * 100)
+        raw = (
+            "From: Oscar Morgan <oscar.morgan11@example.com>\r\n"
+            "To: orders@yourcompany.example.com\r\nSubject: Purchase order GF-HIST-1\r\n"
+            "Message-ID: <gf-hist-1@test.intake>\r\nDate: Mon, 10 Mar 2025 09:00:00 +0000\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            "Hello,\r\n\r\nplease find our purchase order below.\r\n\r\n"
+            "PO Number: GF-HIST-1\r\n\r\n"
+            f"{'Item code':<14}{'Description':<36}Qty\r\n"
+            f"{often.default_code:<14}{often.name[:34]:<36}{quantity}\r\n"
+            f"{never.default_code:<14}{never.name[:34]:<36}2\r\n\r\n"
+            "Best regards,\r\nOscar Morgan\r\nGemini Furniture\r\n"
+        ).encode()
         added = ctx.store.add_message(message_from_email_bytes(raw, "test", "gf-hist-1.eml"))
         state = process(ctx.store.load_message(added.message_id), ctx)
     assessment = ctx.store.load_assessment(added.message_id)
     assert assessment is not None and assessment.matched.customer is not None
-    gemini = assessment.matched.customer
-    assert gemini.name == "Gemini Furniture"
-    assert ctx.store.past_quotations(gemini.partner_id) == [], "intake itself knows nothing"
-    codes = [ml.product.default_code if ml.product else None for ml in assessment.matched.lines]
-    assert codes == ["FURN_6667", "E-COM07"]
+    assert assessment.matched.customer.partner_id == gemini_id
+    assert ctx.store.past_quotations(gemini_id) == [], "intake itself knows nothing"
+    matched = [ml.product.product_id if ml.product else None for ml in assessment.matched.lines]
+    assert matched == [often.id, never.id]
     by_code = {(f.code, f.field): f for f in assessment.findings}
     unusual = by_code.get(("quantity_unusual", "lines[0].quantity"))
     assert unusual is not None, assessment.findings
-    assert "300" in unusual.message and "the usual" in unusual.message
+    assert str(quantity) in unusual.message and "the usual" in unusual.message
     assert ("product_first_order", "lines[0].product_code") not in by_code
     first = by_code[("product_first_order", "lines[1].product_code")]
     assert "in intake and Odoo holds it" in first.message
