@@ -224,7 +224,7 @@ def assess_context(ctx: JobContext, message: Message, matched: MatchedOrder) -> 
     past = ctx.store.past_quotations(customer.partner_id, exclude_message_id=message.id)
     odoo_history = None
     if ctx.odoo is not None:
-        odoo_history = _odoo_history(ctx, message, customer.partner_id, matched)
+        odoo_history = _odoo_history(ctx.odoo, ctx.settings, message, customer.partner_id, matched)
     return AssessContext(
         catalog=ctx.catalog,
         history=merged_history(
@@ -235,21 +235,20 @@ def assess_context(ctx: JobContext, message: Message, matched: MatchedOrder) -> 
 
 
 def _odoo_history(
-    ctx: JobContext, message: Message, partner_id: int, matched: MatchedOrder
+    odoo: OdooClient, settings: Settings, message: Message, partner_id: int, matched: MatchedOrder
 ) -> OrderHistory | None:
     """The customer's orders in Odoo of this order's products, or None when Odoo fails."""
     from intake.odoo.errors import OdooError
     from intake.odoo.history import QUOTED_STATES, order_history
 
-    assert ctx.odoo is not None
     products = sorted({ml.product.product_id for ml in matched.lines if ml.product is not None})
-    since = message.received_at.date() - timedelta(days=ctx.settings.odoo.history_days)
     if not products:
         return None  # nothing to compare; a PO number Odoo already has is caught on sending
+    since = message.received_at.date() - timedelta(days=settings.odoo.history_days)
     try:
         # Only this order's products are read (a big customer has years of lines); the
         # outbox still refuses a second quotation for a PO number Odoo holds for other goods.
-        return order_history(ctx.odoo, [partner_id], products, since=since, states=QUOTED_STATES)
+        return order_history(odoo, [partner_id], products, since=since, states=QUOTED_STATES)
     except OdooError as exc:
         log.warning(
             "%s: the customer's order history could not be read from Odoo (%s); the checks "

@@ -113,6 +113,24 @@ class Order:
         return buf.getvalue()
 
 
+def envelope(
+    subject: str,
+    local_id: str,
+    sender: tuple[str, str] = DOUGLAS,
+    headers: Sequence[tuple[str, str]] = (),
+) -> EmailMessage:
+    """An e-mail from the buyer to the order inbox, sent on the day every test order is."""
+    msg = EmailMessage()
+    for name, value in headers:
+        msg[name] = value
+    msg["From"] = formataddr(sender)
+    msg["To"] = "orders@yourcompany.example.com"
+    msg["Subject"] = subject
+    msg["Date"] = "Mon, 10 Mar 2025 09:14:00 -0700"
+    msg["Message-ID"] = f"<{local_id}@mail.example.com>"
+    return msg
+
+
 def email_of(
     order: Order,
     *,
@@ -122,14 +140,8 @@ def email_of(
     headers: Sequence[tuple[str, str]] = (),
 ) -> bytes:
     """The order as an e-mail: typed in the body, or attached as a PDF."""
-    msg = EmailMessage()
-    for name, value in headers:
-        msg[name] = value
-    msg["From"] = formataddr(sender)
-    msg["To"] = "orders@yourcompany.example.com"
-    msg["Subject"] = f"Purchase order {order.po or ''}".strip()
-    msg["Date"] = "Mon, 10 Mar 2025 09:14:00 -0700"
-    msg["Message-ID"] = f"<order-{number}@mail.example.com>"
+    subject = f"Purchase order {order.po or ''}".strip()
+    msg = envelope(subject, f"order-{number}", sender, headers)
     if as_pdf:
         msg.set_content("Hello,\n\nour purchase order is attached.\n\nDouglas Fletcher\n")
         msg.add_attachment(
@@ -564,12 +576,7 @@ def test_duplicate_po(intake: Intake) -> None:
 def unpriced_order_email() -> bytes:
     """An order typed in haste: codes, quantities and a PO number, but no prices, currency,
     delivery date or total — the gaps a small model was seen to fill with inventions."""
-    msg = EmailMessage()
-    msg["From"] = formataddr(DOUGLAS)
-    msg["To"] = "orders@yourcompany.example.com"
-    msg["Subject"] = "Order PO-DA-30002"
-    msg["Date"] = "Mon, 10 Mar 2025 09:14:00 -0700"
-    msg["Message-ID"] = "<order-unpriced@mail.example.com>"
+    msg = envelope("Order PO-DA-30002", "order-unpriced")
     msg.set_content(
         "Hi,\n\nplease send us the following, PO-DA-30002:\n\n"
         "2 x FURN_7800 Desk Combination\n3 x E-COM07 Large Cabinet\n\n"

@@ -34,6 +34,8 @@ from intake.documents import parse_message
 from intake.extract.llm import LlmClient, PromptSet, llm_for_message
 from intake.extract.llm.client import CallMeta, LlmFailure, _retry_after, forget_formats
 from intake.extract.llm.contract import (
+    HEADER_FIELDS,
+    LINE_FIELDS,
     LlmOrder,
     ReplyError,
     contract_errors,
@@ -256,26 +258,14 @@ def _doc_message(text: str) -> ParsedMessage:
 
 
 def _answer(**fields: Any) -> LlmOrder:
-    names = (
-        "customer_name",
-        "customer_email",
-        "customer_vat",
-        "po_number",
-        "order_date",
-        "requested_delivery_date",
-        "currency",
-        "ship_to",
-        "total_amount",
-    )
-    data = {n: fields.get(n) for n in names}
+    data = {n: fields.get(n) for n in HEADER_FIELDS}
     data["lines"] = fields.get("lines", [])
     data["cannot_extract"] = None
     return LlmOrder.model_validate(data)
 
 
 def _line(**fields: Any) -> dict[str, Any]:
-    names = ("product_code", "description", "quantity", "uom", "unit_price", "line_total")
-    return {n: fields.get(n) for n in names}
+    return {n: fields.get(n) for n in LINE_FIELDS}
 
 
 def test_evidence_is_located_with_normalized_numbers_and_dates() -> None:
